@@ -1,0 +1,593 @@
+#!/usr/bin/env python3
+"""lvslab: a real-kernel LVS lab on a machine whose own kernel has no IPVS.
+
+Outside the lab (on the machine):
+    lvslab run [-t TOPOLOGY] -- COMMAND...   boot the lab kernel (user-mode
+        Linux, the machine's root read-only over hostfs), optionally build a
+        topology, run COMMAND inside it, power off, exit with COMMAND's status.
+
+Inside the lab kernel (what COMMAND, the tests and Molecule use):
+    lvslab up TOPOLOGY        build the topology: bridges, hosts, inventory
+    lvslab down               power every host off, remove the bridges
+    lvslab status             hosts with their state and PID
+    lvslab inventory          print the Ansible inventory of the running topology
+    lvslab exec HOST -- CMD   run CMD inside HOST (nsenter)
+    lvslab reboot HOST        lose processes and kernel state, keep files, boot
+    lvslab poweroff HOST      kill the host and its network namespace
+    lvslab poweron HOST       boot a powered-off host
+    lvslab cut HOST [IFACE]   take the host's link(s) down at the switch
+    lvslab mend HOST [IFACE]  bring them back
+"""
+import argparse
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+LAB_HOME = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(LAB_HOME)
+STATE_DIR = "/run/lab"
+STATE_FILE = os.path.join(STATE_DIR, "state.json")
+INVENTORY_FILE = os.path.join(STATE_DIR, "inventory.yml")
+HOST_INIT = os.path.join(LAB_HOME, "guest", "sbin", "init")
+DOC_RANGES = ("192.0.2.", "198.51.100.", "203.0.113.")
+# Init scripts installed on the lab machine that no LVS host needs; the lab
+# boot sequence skips them (a real host would not have them installed).
+DEFAULT_BOOT_SKIP = ["postgresql", "dbus", "x11-common", "uml-utilities", "hwclock.sh"]
+BOOT_TIMEOUT = 90
+
+
+class LabError(Exception):
+    pass
+
+
+def sh(*argv, check=True, capture=False):
+    res = subprocess.run(argv, check=False, text=True,
+                         stdout=subprocess.PIPE if capture else None,
+                         stderr=subprocess.PIPE if capture else None)
+    if check and res.returncode != 0:
+        raise LabError("command failed (%d): %s %s" % (res.returncode, " ".join(argv),
+                                                        (res.stderr or "").strip()))
+    return res
+
+
+# ---------------------------------------------------------------- topology
+
+def load_topology(path):
+    import yaml  # only needed where topologies are read
+    with open(path) as f:
+        topo = yaml.safe_load(f)
+    validate_topology(topo, path)
+    return topo
+
+
+def validate_topology(topo, where="topology"):
+    if not isinstance(topo, dict) or "hosts" not in topo:
+        raise LabError("%s: needs a 'hosts' mapping" % where)
+    segments = topo.setdefault("segments", {}) or {}
+    topo["segments"] = segments
+    for seg in segments:
+        if len("br-" + seg) > 15:
+            raise LabError("%s: segment name %r is too long (12 characters at most)" % (where, seg))
+    if not any("clients" in (h or {}).get("groups", []) for h in topo["hosts"].values()):
+        raise LabError("%s: every topology has a host in group 'clients'" % where)
+    for name, host in topo["hosts"].items():
+        host = host or {}
+        topo["hosts"][name] = host
+        for ifname, iface in (host.get("interfaces") or {}).items():
+            if iface.get("segment") not in segments:
+                raise LabError("%s: host %s interface %s: unknown segment %r"
+                               % (where, name, ifname, iface.get("segment")))
+            for addr in iface.get("addresses", []):
+                if not addr.startswith(DOC_RANGES):
+                    raise LabError("%s: host %s address %s is outside the documentation ranges"
+                                   % (where, name, addr))
+        gw = host.get("gateway")
+        if gw and not gw.startswith(DOC_RANGES):
+            raise LabError("%s: host %s gateway %s is outside the documentation ranges" % (where, name, gw))
+
+
+def save_state(state):
+    tmp = STATE_FILE + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=1)
+    os.replace(tmp, STATE_FILE)
+
+
+def load_state():
+    try:
+        with open(STATE_FILE) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise LabError("no topology is up (run 'lvslab up TOPOLOGY' inside the lab)")
+
+
+def host_dir(name):
+    return os.path.join(STATE_DIR, "hosts", name)
+
+
+def netns_name(name):
+    return "lab-" + name
+
+
+def switch_port(state, name, ifname):
+    """Name of the bridge-side veth of a host interface (15 characters at most)."""
+    host = state["topology"]["hosts"][name]
+    idx = list(state["topology"]["hosts"]).index(name)
+    ifidx = list(host["interfaces"]).index(ifname)
+    return "vh%di%d" % (idx, ifidx)
+
+
+def host_pid(name):
+    try:
+        with open(os.path.join(host_dir(name), "pid")) as f:
+            return int(f.read())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def pid_alive(pid):
+    """True while the process exists and is not a zombie."""
+    if pid is None:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def cmd_up(args):
+    topo = load_topology(args.topology)
+    os.makedirs(os.path.join(STATE_DIR, "hosts"), exist_ok=True)
+    if os.path.exists(STATE_FILE):
+        raise LabError("a topology is already up; 'lvslab down' first")
+    t0 = time.time()
+    for mod in ("bridge", "veth"):
+        sh("modprobe", mod)
+    state = {"topology": topo, "hosts": {}}
+    save_state(state)
+    for seg in topo["segments"]:
+        br = "br-" + seg
+        sh("ip", "link", "add", br, "type", "bridge")
+        # No STP and no forwarding delay: a lab switch forwards at once.
+        sh("ip", "link", "set", br, "type", "bridge", "forward_delay", "0", "stp_state", "0")
+        sh("ip", "link", "set", br, "up")
+    hosts_lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    for name, host in topo["hosts"].items():
+        for iface in (host.get("interfaces") or {}).values():
+            for addr in iface.get("addresses", []):
+                hosts_lines.append("%s\t%s" % (addr.split("/")[0], name))
+                break
+    for name in topo["hosts"]:
+        d = host_dir(name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "hosts"), "w") as f:
+            f.write("\n".join(hosts_lines) + "\n")
+        with open(os.path.join(d, "boot-skip"), "w") as f:
+            f.write(" ".join(topo.get("boot_skip", DEFAULT_BOOT_SKIP)))
+    # Boot hosts in parallel: most of a boot is waiting for init scripts.
+    started = {name: start_host(state, name) for name in topo["hosts"]}
+    for name, proc in started.items():
+        wait_booted(state, name, proc)
+    write_inventory(state)
+    print("lvslab: %d hosts up in %.1f s" % (len(topo["hosts"]), time.time() - t0))
+    return 0
+
+
+def start_host(state, name):
+    """Create the host's network namespace and NICs, then start its init."""
+    topo = state["topology"]
+    host = topo["hosts"][name]
+    ns = netns_name(name)
+    sh("ip", "netns", "add", ns)
+    sh("ip", "-n", ns, "link", "set", "lo", "up")
+    for ifname, iface in (host.get("interfaces") or {}).items():
+        port = switch_port(state, name, ifname)
+        # A NIC keeps its MAC address across reboots, so neighbours' ARP
+        # caches stay right: derive it from the host's and interface's index.
+        mac = "02:1a:b0:00:%02x:%02x" % (list(topo["hosts"]).index(name),
+                                         list(host["interfaces"]).index(ifname))
+        sh("ip", "link", "add", port, "type", "veth", "peer", "name", ifname,
+           "address", mac, "netns", ns)
+        sh("ip", "link", "set", port, "master", "br-" + iface["segment"])
+        sh("ip", "link", "set", port, "up")
+        # The host's base network configuration (what its installer or DHCP
+        # would give it); VIPs and LVS routing are the collection's job.
+        for addr in iface.get("addresses", []):
+            sh("ip", "-n", ns, "addr", "add", addr, "dev", ifname)
+        sh("ip", "-n", ns, "link", "set", ifname, "up")
+    if host.get("gateway"):
+        sh("ip", "-n", ns, "route", "add", "default", "via", host["gateway"])
+    d = host_dir(name)
+    log = open(os.path.join(d, "console.log"), "ab")
+    proc = subprocess.Popen(
+        ["nsenter", "--net=/run/netns/" + ns, "--",
+         "unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--propagation", "private",
+         "--", HOST_INIT, name, d],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    return proc
+
+
+def child_pid(ppid, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == ppid:
+                return int(entry)
+        time.sleep(0.05)
+    raise LabError("no init process appeared under %d" % ppid)
+
+
+def wait_booted(state, name, proc):
+    # proc is unshare; its only child is the host's PID 1.
+    pid = child_pid(proc.pid)
+    d = host_dir(name)
+    with open(os.path.join(d, "pid"), "w") as f:
+        f.write(str(pid))
+    with open(os.path.join(d, "unshare.pid"), "w") as f:
+        f.write(str(proc.pid))
+    deadline = time.time() + BOOT_TIMEOUT
+    marker = "/proc/%d/root/run/lvslab-booted" % pid
+    while not os.path.exists(marker):
+        if proc.poll() is not None or time.time() > deadline:
+            raise LabError("host %s did not boot; see %s/console.log" % (name, d))
+        time.sleep(0.05)
+    state = load_state()
+    state["hosts"][name] = {"pid": pid, "power": "on"}
+    save_state(state)
+
+
+def poweroff_host(state, name):
+    d = host_dir(name)
+    pid = host_pid(name)
+    # Killing a PID namespace's init kills every process in it; unshare,
+    # its parent, then reaps it and exits.
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    try:
+        unshare_pid = int(open(os.path.join(d, "unshare.pid")).read())
+    except (FileNotFoundError, ValueError):
+        unshare_pid = None
+    deadline = time.time() + 10
+    while (pid_alive(pid) or pid_alive(unshare_pid)) and time.time() < deadline:
+        time.sleep(0.02)
+    sh("ip", "netns", "del", netns_name(name), check=False, capture=True)
+    for f in ("pid", "unshare.pid"):
+        try:
+            os.unlink(os.path.join(d, f))
+        except FileNotFoundError:
+            pass
+    state["hosts"][name] = {"pid": None, "power": "off"}
+    save_state(state)
+
+
+def poweron_host(state, name):
+    proc = start_host(state, name)
+    wait_booted(state, name, proc)
+
+
+def known_host(state, name):
+    if name not in state["topology"]["hosts"]:
+        raise LabError("unknown lab host %r (hosts: %s)" % (name, ", ".join(state["topology"]["hosts"])))
+
+
+def cmd_reboot(args):
+    state = load_state()
+    known_host(state, args.host)
+    t0 = time.time()
+    poweroff_host(state, args.host)
+    poweron_host(load_state(), args.host)
+    print("lvslab: %s rebooted in %.1f s" % (args.host, time.time() - t0))
+    return 0
+
+
+def cmd_poweroff(args):
+    state = load_state()
+    known_host(state, args.host)
+    poweroff_host(state, args.host)
+    return 0
+
+
+def cmd_poweron(args):
+    state = load_state()
+    known_host(state, args.host)
+    if pid_alive(host_pid(args.host)):
+        raise LabError("%s is already on" % args.host)
+    poweron_host(state, args.host)
+    return 0
+
+
+def set_link(args, updown):
+    state = load_state()
+    known_host(state, args.host)
+    ifaces = state["topology"]["hosts"][args.host].get("interfaces") or {}
+    names = [args.iface] if args.iface else list(ifaces)
+    for ifname in names:
+        if ifname not in ifaces:
+            raise LabError("host %s has no interface %s" % (args.host, ifname))
+        sh("ip", "link", "set", switch_port(state, args.host, ifname), updown)
+    return 0
+
+
+def cmd_cut(args):
+    return set_link(args, "down")
+
+
+def cmd_mend(args):
+    return set_link(args, "up")
+
+
+def cmd_down(args):
+    try:
+        state = load_state()
+    except LabError:
+        return 0
+    for name in state["topology"]["hosts"]:
+        poweroff_host(state, name)
+    for seg in state["topology"]["segments"]:
+        sh("ip", "link", "del", "br-" + seg, check=False, capture=True)
+    for f in (STATE_FILE, INVENTORY_FILE):
+        try:
+            os.unlink(f)
+        except FileNotFoundError:
+            pass
+    sh("rm", "-rf", os.path.join(STATE_DIR, "hosts"))
+    return 0
+
+
+def cmd_status(args):
+    state = load_state()
+    for name, host in state["topology"]["hosts"].items():
+        pid = host_pid(name)
+        print("%-10s %-4s pid=%-6s groups=%s" % (name, "on" if pid_alive(pid) else "off",
+                                                pid or "-", ",".join(host.get("groups", []))))
+    return 0
+
+
+def exec_argv(name, argv):
+    pid = host_pid(name)
+    if not pid_alive(pid):
+        raise LabError("lab host %s is not running" % name)
+    return ["nsenter", "--target", str(pid), "--mount", "--uts", "--ipc", "--net", "--pid",
+            "--"] + argv
+
+
+def cmd_exec(args):
+    state = load_state()
+    known_host(state, args.host)
+    argv = args.command or ["/bin/sh"]
+    return subprocess.call(exec_argv(args.host, argv))
+
+
+def inventory(state):
+    """Ansible inventory: every lab host reached by nsenter, as by ssh a real one."""
+    groups = {}
+    hostvars = {}
+    for name, host in state["topology"]["hosts"].items():
+        for g in host.get("groups", []) or ["ungrouped"]:
+            groups.setdefault(g, {"hosts": {}})["hosts"][name] = None
+        hostvars[name] = {
+            "ansible_connection": "community.docker.nsenter",
+            # Read at every task: a reboot gives the host a new init PID.
+            "ansible_nsenter_pid": "{{ lookup('ansible.builtin.file', '%s/pid') }}" % host_dir(name),
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "lab_interfaces": {k: v.get("addresses", []) for k, v in
+                               (host.get("interfaces") or {}).items()},
+        }
+    return {"all": {"hosts": hostvars, "children": groups}}
+
+
+def write_inventory(state):
+    import yaml
+    with open(INVENTORY_FILE, "w") as f:
+        yaml.safe_dump(inventory(state), f, default_flow_style=False, sort_keys=False)
+
+
+def cmd_inventory(args):
+    import yaml
+    sys.stdout.write(yaml.safe_dump(inventory(load_state()), default_flow_style=False, sort_keys=False))
+    return 0
+
+
+# ---------------------------------------------------------------- inside: PID 1's controller
+
+def power_off_kernel():
+    sys.stdout.flush()
+    os.sync()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.reboot(0x4321FEDC)  # LINUX_REBOOT_CMD_POWER_OFF
+    os._exit(0)
+
+
+def cmd_guest_main(args):
+    """Runs as PID 1's successor in the lab kernel: build, run the job, power off."""
+    rc = 125
+    try:
+        with open(args.job) as f:
+            job = json.load(f)
+        os.makedirs(os.path.join(STATE_DIR, "hosts"), exist_ok=True)
+        env = dict(job["env"])
+        env["LVSLAB_INSIDE"] = "1"
+        env["LVSLAB_INVENTORY"] = INVENTORY_FILE
+        os.environ.update(env)
+        if job.get("topology"):
+            cmd_up(argparse.Namespace(topology=job["topology"]))
+        print("LVSLAB-READY %.1f" % float(open("/proc/uptime").read().split()[0]), flush=True)
+        rc = subprocess.call(job["argv"], cwd=job["cwd"], env=os.environ)
+    except Exception as exc:  # report, then still power off cleanly
+        print("lvslab: %s" % exc, flush=True)
+    finally:
+        try:
+            cmd_down(None)
+        except Exception as exc:
+            print("lvslab: teardown: %s" % exc, flush=True)
+        print("LVSLAB-EXIT %d" % rc, flush=True)
+        power_off_kernel()
+
+
+# ---------------------------------------------------------------- outside: boot the lab kernel
+
+UML_NOISE = ("SELinux", "mmapper_init", "Failed to initialize ubd", "Warning: tempdir",
+             "Checking that ptrace", "Checking syscall", "Checking advanced", "Checking environment",
+             "Core dump limits", "Checking for the skas", "Failed to write wtmp",
+             "Powering off", "reboot: ", "Locating ", "Checking PROT_EXEC", "Adding ",
+             "Checking host MADV", "Checking host", "Linux version", "hostfs")
+
+
+def find_uml():
+    for path in ("/usr/bin/linux.uml", "/usr/bin/linux"):
+        if os.access(path, os.X_OK):
+            return path
+    raise LabError("user-mode-linux is not installed (apt-get install user-mode-linux)")
+
+
+def cmd_run(args):
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    argv = args.command
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise LabError("lvslab run: give a command after --")
+    topology = os.path.abspath(args.topology) if args.topology else None
+    if topology:
+        validate_topology(load_topology(topology), topology)
+    venv_bin = os.path.dirname(os.path.abspath(sys.executable))
+    keep = {k: v for k, v in os.environ.items()
+            if k in ("TERM", "CI", "HOME", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE")
+            or k.startswith(("LVSLAB_", "MOLECULE_", "ANSIBLE_", "PYTEST_"))}
+    keep.setdefault("HOME", "/root")
+    keep["PATH"] = "%s:%s:/usr/sbin:/usr/bin:/sbin:/bin" % (os.path.join(LAB_HOME, "bin"), venv_bin)
+    keep["LVSLAB_OUT"] = out
+    keep["PYTHONDONTWRITEBYTECODE"] = "1"
+    job = {"argv": argv, "cwd": os.getcwd(), "env": keep, "topology": topology}
+    with open(os.path.join(out, "job.json"), "w") as f:
+        json.dump(job, f)
+    for stale in ("uml",):
+        subprocess.run(["rm", "-rf", os.path.join(out, stale)])
+    cmdline = [
+        find_uml(), "mem=%s" % args.mem, "rootfstype=hostfs", "rootflags=/", "ro", "quiet",
+        "init=" + os.path.join(LAB_HOME, "guest", "boot"),
+        "con=null", "con0=fd:0,fd:1", "ssl=null",
+        "uml_dir=" + os.path.join(out, "uml"), "umid=lvslab",
+        "LVSLAB_OUT=" + out, "LVSLAB_HOME=" + LAB_HOME,
+        "LVSLAB_PYTHON=" + sys.executable,
+    ]
+    # UML keeps the guest's memory in a file under TMPDIR: on tmpfs, and
+    # unlinked by UML as soon as it is mapped.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": "/dev/shm"}
+    t0 = time.time()
+    proc = subprocess.Popen(cmdline, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    rc = None
+    boot_log = open(os.path.join(out, "boot.log"), "w")
+    shown = False
+    timer = threading.Timer(args.timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    timer.daemon = True
+    timer.start()
+    try:
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").replace("\r", "")
+            if line.startswith("LVSLAB-EXIT "):
+                rc = int(line.split()[1])
+                continue
+            if line.startswith("LVSLAB-BOOTED"):
+                shown = True
+                if args.verbose:
+                    print("lvslab: kernel up in %.1f s" % (time.time() - t0), file=sys.stderr)
+                continue
+            if line.startswith("LVSLAB-READY"):
+                if args.verbose:
+                    print("lvslab: ready in %.1f s" % (time.time() - t0), file=sys.stderr)
+                continue
+            if not shown or line.startswith(UML_NOISE):
+                boot_log.write(line)
+                continue
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        else:
+            # UML's helper processes share its process group.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if rc is None and not timer.is_alive():
+        print("lvslab: timed out after %.0f s; lab powered off" % args.timeout, file=sys.stderr)
+        return 124
+    timer.cancel()
+    if rc is None:
+        print("lvslab: the lab kernel stopped without reporting an exit status (see %s/boot.log)"
+              % out, file=sys.stderr)
+        return 125
+    return rc
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="lvslab", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="boot the lab kernel and run a command inside it")
+    r.add_argument("-t", "--topology")
+    r.add_argument("--mem", default=os.environ.get("LVSLAB_MEM", "3G"))
+    r.add_argument("--out", default=os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab")))
+    r.add_argument("-v", "--verbose", action="store_true")
+    r.add_argument("--timeout", type=float, default=float(os.environ.get("LVSLAB_TIMEOUT", 3600)),
+                   help="power the lab off after this many seconds (exit status 124)")
+    r.add_argument("command", nargs=argparse.REMAINDER)
+    r.set_defaults(func=cmd_run)
+    g = sub.add_parser("guest-main")
+    g.add_argument("job")
+    g.set_defaults(func=cmd_guest_main)
+    u = sub.add_parser("up")
+    u.add_argument("topology")
+    u.set_defaults(func=cmd_up)
+    sub.add_parser("down").set_defaults(func=cmd_down)
+    sub.add_parser("status").set_defaults(func=cmd_status)
+    sub.add_parser("inventory").set_defaults(func=cmd_inventory)
+    for name, func in (("reboot", cmd_reboot), ("poweroff", cmd_poweroff), ("poweron", cmd_poweron)):
+        s = sub.add_parser(name)
+        s.add_argument("host")
+        s.set_defaults(func=func)
+    for name, func in (("cut", cmd_cut), ("mend", cmd_mend)):
+        s = sub.add_parser(name)
+        s.add_argument("host")
+        s.add_argument("iface", nargs="?")
+        s.set_defaults(func=func)
+    e = sub.add_parser("exec")
+    e.add_argument("host")
+    e.add_argument("command", nargs=argparse.REMAINDER)
+    e.set_defaults(func=lambda a: cmd_exec(argparse.Namespace(
+        host=a.host, command=a.command[1:] if a.command[:1] == ["--"] else a.command)))
+    args = p.parse_args(argv)
+    inside = os.environ.get("LVSLAB_INSIDE") == "1" or args.cmd == "guest-main"
+    if args.cmd != "run" and not inside:
+        print("lvslab %s works inside the lab kernel; use 'lvslab run -- lvslab %s ...'"
+              % (args.cmd, args.cmd), file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except LabError as exc:
+        print("lvslab: %s" % exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
