@@ -5,7 +5,9 @@
 Commands reach lab hosts through nsenter (lvslab.exec_argv), the same way
 Ansible's nsenter connection does.
 """
+import json
 import os
+import site
 import subprocess
 import sys
 
@@ -26,12 +28,57 @@ def pytest_collection_modifyitems(config, items):
                                 "lab/bin/lvslab run -t lab/topologies/dr.yml -- pytest tests/lab")
 
 
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "module_runner.py")
+
+
+class ModuleRunner:
+    """One Python process in a lab host that executes collection modules."""
+
+    def __init__(self, host):
+        self.host = host
+        self.pid = lvslab.host_pid(host)
+        paths = [os.path.join(REPO, ".lab", "collections")] + site.getsitepackages()
+        argv = lvslab.exec_argv(host, ["/usr/bin/python3", "-u", RUNNER] + paths)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def call(self, module, args, check=False, diff=True):
+        req = {"module": module, "args": args, "check": check, "diff": diff}
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError("module runner on %s died" % self.host)
+        out = json.loads(line)["output"]
+        try:
+            return json.loads(out[out.index("{"):])
+        except ValueError:
+            raise AssertionError("%s printed no JSON: %r" % (module, out))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+
+
 class Lab:
     """The running topology, seen from the lab kernel's controller."""
 
     def __init__(self):
         self.state = lvslab.load_state()
         self.hosts = self.state["topology"]["hosts"]
+        self.runners = {}
+
+    def module(self, host, module, check=False, diff=True, **args):
+        """Execute a collection module on a lab host; returns its result dict."""
+        runner = self.runners.get(host)
+        if runner is None or runner.pid != lvslab.host_pid(host) or runner.proc.poll() is not None:
+            runner = self.runners[host] = ModuleRunner(host)
+        return runner.call(module, args, check=check, diff=diff)
+
+    def close(self):
+        for runner in self.runners.values():
+            runner.close()
 
     def run(self, host, cmd, check=True, input=None):
         argv = lvslab.exec_argv(host, ["/bin/sh", "-c", cmd])
@@ -54,4 +101,6 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab():
-    return Lab()
+    lab = Lab()
+    yield lab
+    lab.close()

@@ -1,0 +1,61 @@
+# Entry points. `make demo` and `make test` do all set-up on a fresh Debian 12
+# machine (packages, venv) first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+LAB := lab/bin/lvslab
+TOPOLOGY ?= lab/topologies/dr.yml
+SCENARIOS ?= smoke
+# Debian packages: the lab kernel, and what lab hosts (the machine's root,
+# seen read-only) run: keepalived, ipvsadm, a web server, pyroute2.
+APT_PACKAGES := user-mode-linux kmod keepalived ipvsadm iproute2 iputils-ping arping \
+	curl busybox procps python3 python3-pyroute2 python3-netaddr
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup demo lab test test-unit test-lab test-molecule bench clean
+
+setup: .lab/setup.done
+
+.lab/setup.done: requirements-dev.txt Makefile
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	mkdir -p .lab/collections/ansible_collections/lvs
+	ln -sfn ../../../.. .lab/collections/ansible_collections/lvs/cluster
+	touch $@
+
+# The main job on the built-in lab: a DR cluster from the example inventory.
+demo: setup
+	$(LAB) run -v -t $(TOPOLOGY) -- sh -c 'ansible-playbook -i "$$LVSLAB_INVENTORY" $(DEMO_PLAYBOOK)'
+
+DEMO_PLAYBOOK ?= playbooks/demo.yml
+
+# One command inside the lab kernel, with the topology up: make lab CMD='lvslab exec dir1 -- ipvsadm -Ln'
+lab: setup
+	$(LAB) run -t $(TOPOLOGY) -- sh -c '$(CMD)'
+
+test: setup test-unit test-lab test-molecule
+
+test-unit: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+test-lab: setup
+	$(LAB) run -v -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no tests/lab
+
+test-molecule: setup
+	@for s in $(SCENARIOS); do \
+	  echo "== molecule test -s $$s"; \
+	  $(LAB) run -v -- molecule test -s $$s || exit $$?; \
+	done
+
+bench: setup
+	$(LAB) run -v -- python tests/bench/run.py
+
+clean:
+	rm -rf .lab
