@@ -73,8 +73,8 @@ def validate_topology(topo, where="topology"):
     for seg in segments:
         if len("br-" + seg) > 15:
             raise LabError("%s: segment name %r is too long (12 characters at most)" % (where, seg))
-    if not any("clients" in (h or {}).get("groups", []) for h in topo["hosts"].values()):
-        raise LabError("%s: every topology has a host in group 'clients'" % where)
+    if not any("lvs_clients" in (h or {}).get("groups", []) for h in topo["hosts"].values()):
+        raise LabError("%s: every topology has a host in group 'lvs_clients' (a client that sends traffic to the VIPs)" % where)
     for name, host in topo["hosts"].items():
         host = host or {}
         topo["hosts"][name] = host
