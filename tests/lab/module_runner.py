@@ -23,6 +23,9 @@ def call(req):
     args["_ansible_check_mode"] = bool(req.get("check"))
     args["_ansible_diff"] = bool(req.get("diff", True))
     basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+    # ansible-core >= 2.19 decodes arguments by a serialization profile;
+    # "legacy" is what a module invoked directly gets.
+    basic._ANSIBLE_PROFILE = "legacy"
     buf = io.StringIO()
     real_stdout = sys.stdout
     sys.stdout = buf

@@ -1,0 +1,363 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The IPVS table as plain data: validation, comparison, planning, ipvsadm-save format.
+
+Pure logic, no kernel access: shared by the ipvs_* modules and unit-tested on
+its own. A service and a destination are dicts in a canonical form:
+
+service: {family, protocol, address, port, fwmark, scheduler, sched_flags (sorted
+          list), persistence (seconds, 0 = none), netmask, one_packet}
+dest:    {address, port, forward (masq|route|tunnel), weight, u_threshold,
+          l_threshold, tun_type, tun_port, tun_nocsum...}
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos")
+# Scheduler flags share three bits; their meaning belongs to the scheduler.
+SCHED_FLAGS = {
+    "sh-fallback": ("sh", 0x08), "sh-port": ("sh", 0x10),
+    "mh-fallback": ("mh", 0x08), "mh-port": ("mh", 0x10),
+}
+SVC_F_PERSISTENT = 0x1
+SVC_F_ONEPACKET = 0x4
+SVC_F_SCHED_MASK = 0x08 | 0x10 | 0x20
+PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
+PROTOCOL_NAMES = dict((v, k) for k, v in PROTOCOLS.items())
+# IP_VS_CONN_F_* forwarding methods. Users may say nat/dr/tun.
+FORWARD = {"masq": 0, "tunnel": 2, "route": 3}
+FORWARD_NAMES = dict((v, k) for k, v in FORWARD.items())
+FORWARD_ALIASES = {"nat": "masq", "dr": "route", "tun": "tunnel", "gatewaying": "route", "ipip": "tunnel"}
+TUN_TYPES = {"ipip": 0, "gue": 1, "gre": 2}
+TUN_TYPE_NAMES = dict((v, k) for k, v in TUN_TYPES.items())
+DEFAULT_PERSISTENCE = 300  # ipvsadm -p without a value
+MAX_WEIGHT = 65535
+MAX_U32 = 2 ** 32 - 1
+
+
+class IPVSValidationError(ValueError):
+    """Bad input. The message names the field."""
+
+
+def _fail(field, msg):
+    raise IPVSValidationError("%s: %s" % (field, msg))
+
+
+def parse_address(field, value):
+    try:
+        return ipaddress.ip_address(str(value).strip("[]"))
+    except ValueError:
+        _fail(field, "%r is not an IPv4 or IPv6 address" % (value,))
+
+
+def check_port(field, value, allow_zero=False):
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        _fail(field, "%r is not a port number" % (value,))
+    if port < (0 if allow_zero else 1) or port > 65535:
+        _fail(field, "%s is out of range (%d..65535)" % (port, 0 if allow_zero else 1))
+    return port
+
+
+def check_range(field, value, low, high):
+    try:
+        v = int(value)
+    except (TypeError, ValueError):
+        _fail(field, "%r is not a number" % (value,))
+    if v < low or v > high:
+        _fail(field, "%d is out of range (%d..%d)" % (v, low, high))
+    return v
+
+
+def normalize_service(spec, field="service"):
+    """Validate a service request and return its canonical form."""
+    fwmark = spec.get("fwmark")
+    address = spec.get("address")
+    if fwmark is not None:
+        if address is not None or spec.get("port") is not None:
+            _fail(field + ".fwmark", "a firewall-mark service takes no address or port")
+        fwmark = check_range(field + ".fwmark", fwmark, 1, MAX_U32)
+        family = spec.get("family") or "ipv4"
+        if family not in ("ipv4", "ipv6"):
+            _fail(field + ".family", "must be ipv4 or ipv6, not %r" % (family,))
+        svc = {"fwmark": fwmark, "protocol": None, "address": None, "port": None, "family": family}
+    else:
+        if address is None:
+            _fail(field + ".address", "an address (or a fwmark) is required")
+        ip = parse_address(field + ".address", address)
+        protocol = spec.get("protocol") or "tcp"
+        if protocol not in PROTOCOLS:
+            _fail(field + ".protocol", "must be one of %s, not %r" % (", ".join(PROTOCOLS), protocol))
+        if spec.get("port") is None:
+            _fail(field + ".port", "a port is required for an address service")
+        port = check_port(field + ".port", spec["port"], allow_zero=True)
+        svc = {"fwmark": None, "protocol": protocol, "address": str(ip), "port": port,
+               "family": "ipv6" if ip.version == 6 else "ipv4"}
+    scheduler = spec.get("scheduler") or "wlc"
+    if scheduler not in SCHEDULERS:
+        _fail(field + ".scheduler", "unknown scheduler %r (one of %s)" % (scheduler, ", ".join(SCHEDULERS)))
+    flags = sorted(set(spec.get("sched_flags") or []))
+    for flag in flags:
+        if flag not in SCHED_FLAGS:
+            _fail(field + ".sched_flags", "unknown flag %r (one of %s)" % (flag, ", ".join(sorted(SCHED_FLAGS))))
+        if SCHED_FLAGS[flag][0] != scheduler:
+            _fail(field + ".sched_flags", "%s is a flag of the %s scheduler, not of %s"
+                  % (flag, SCHED_FLAGS[flag][0], scheduler))
+    persistence = spec.get("persistence")
+    persistence = 0 if persistence in (None, False) else persistence
+    if persistence is True:
+        persistence = DEFAULT_PERSISTENCE
+    persistence = check_range(field + ".persistence", persistence, 0, MAX_U32)
+    netmask = spec.get("netmask")
+    if svc["family"] == "ipv4":
+        if netmask is None:
+            netmask = "255.255.255.255"
+        try:
+            netmask = str(ipaddress.IPv4Network("0.0.0.0/%s" % netmask).netmask)
+        except ValueError:
+            _fail(field + ".netmask", "%r is not an IPv4 netmask" % (netmask,))
+    else:
+        netmask = check_range(field + ".netmask", 128 if netmask is None else netmask, 1, 128)
+    if spec.get("netmask") is not None and not persistence:
+        _fail(field + ".netmask", "a persistence netmask needs persistence")
+    svc.update({"scheduler": scheduler, "sched_flags": flags, "persistence": persistence,
+                "netmask": netmask, "one_packet": bool(spec.get("one_packet"))})
+    if svc["one_packet"] and svc["protocol"] not in ("udp", None):
+        _fail(field + ".one_packet", "one-packet scheduling is for UDP services")
+    return svc
+
+
+def service_key(svc):
+    if svc.get("fwmark"):
+        return ("fwmark", svc["family"], svc["fwmark"])
+    return (svc["protocol"], svc["address"], svc["port"])
+
+
+def service_name(svc):
+    """How ipvsadm names a service: -t 192.0.2.1:80, -u [2001:db8::1]:53, -f 1."""
+    if svc.get("fwmark"):
+        return "-f %d" % svc["fwmark"]
+    flag = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}[svc["protocol"]]
+    return "%s %s" % (flag, host_port(svc["address"], svc["port"]))
+
+
+def host_port(address, port):
+    if ":" in address:
+        return "[%s]:%d" % (address, port)
+    return "%s:%d" % (address, port)
+
+
+def normalize_dest(spec, svc, field="destination"):
+    """Validate a destination of service svc and return its canonical form."""
+    ip = parse_address(field + ".address", spec.get("address"))
+    if svc["family"] == "ipv4" and ip.version == 6 and not svc.get("fwmark"):
+        _fail(field + ".address", "an IPv6 real server for an IPv4 service")
+    forward = spec.get("forward") or "route"
+    forward = FORWARD_ALIASES.get(forward, forward)
+    if forward not in FORWARD:
+        _fail(field + ".forward", "must be masq (nat), route (dr) or tunnel (tun), not %r" % (spec.get("forward"),))
+    port = spec.get("port")
+    svc_port = svc.get("port") or 0
+    if port is None:
+        port = svc_port
+    port = check_port(field + ".port", port, allow_zero=True)
+    if forward != "masq" and svc_port and port != svc_port:
+        _fail(field + ".port", "%s forwarding cannot map ports: the real server must listen on the "
+              "service's port %d, not %d (only masq/NAT maps ports)" % (forward, svc_port, port))
+    weight = check_range(field + ".weight", 1 if spec.get("weight") is None else spec["weight"], 0, MAX_WEIGHT)
+    u_thr = check_range(field + ".upper_threshold", spec.get("upper_threshold") or 0, 0, MAX_U32)
+    l_thr = check_range(field + ".lower_threshold", spec.get("lower_threshold") or 0, 0, MAX_U32)
+    if u_thr and l_thr > u_thr:
+        _fail(field + ".lower_threshold", "%d is above upper_threshold %d" % (l_thr, u_thr))
+    dest = {"address": str(ip), "port": port, "forward": forward, "weight": weight,
+            "upper_threshold": u_thr, "lower_threshold": l_thr,
+            "tun_type": None, "tun_port": None}
+    tun_type = spec.get("tun_type")
+    if forward == "tunnel":
+        tun_type = tun_type or "ipip"
+        if tun_type not in TUN_TYPES:
+            _fail(field + ".tun_type", "must be ipip, gue or gre, not %r" % (tun_type,))
+        dest["tun_type"] = tun_type
+        if tun_type == "gue":
+            if spec.get("tun_port") is None:
+                _fail(field + ".tun_port", "a GUE tunnel needs tun_port")
+            dest["tun_port"] = check_port(field + ".tun_port", spec["tun_port"])
+        elif spec.get("tun_port") is not None:
+            _fail(field + ".tun_port", "only a GUE tunnel takes a port")
+    elif tun_type or spec.get("tun_port") is not None:
+        _fail(field + ".tun_type", "tunnel options need forward: tunnel")
+    return dest
+
+
+def dest_key(dest):
+    return (dest["address"], dest["port"])
+
+
+SERVICE_FIELDS = ("scheduler", "sched_flags", "persistence", "netmask", "one_packet")
+DEST_FIELDS = ("forward", "weight", "upper_threshold", "lower_threshold", "tun_type", "tun_port")
+
+
+def differs(current, desired, fields):
+    return [f for f in fields if current.get(f) != desired.get(f)]
+
+
+def plan_service(current_svc, current_dests, desired_svc, desired_dests, purge):
+    """Actions that make the kernel hold desired_svc with desired_dests.
+
+    current_svc is None when the service does not exist. desired_dests None
+    means "do not manage destinations". Returns a list of (verb, svc, dest).
+    """
+    actions = []
+    if current_svc is None:
+        actions.append(("add-service", desired_svc, None))
+        current_dests = []
+    elif differs(current_svc, desired_svc, SERVICE_FIELDS):
+        actions.append(("edit-service", desired_svc, None))
+    if desired_dests is None:
+        return actions
+    have = dict((dest_key(d), d) for d in current_dests)
+    want = dict((dest_key(d), d) for d in desired_dests)
+    if purge:
+        for key, dest in have.items():
+            if key not in want:
+                actions.append(("delete-dest", desired_svc, dest))
+    for key, dest in want.items():
+        if key not in have:
+            actions.append(("add-dest", desired_svc, dest))
+        elif differs(have[key], dest, DEST_FIELDS):
+            actions.append(("edit-dest", desired_svc, dest))
+    return actions
+
+
+def plan_table(current, desired, purge):
+    """current/desired: lists of (svc, [dests]). Whole-table plan for ipvs_table."""
+    have = dict((service_key(s), (s, d)) for s, d in current)
+    want = dict((service_key(s), (s, d)) for s, d in desired)
+    actions = []
+    if purge:
+        for key, (svc, _dests) in have.items():
+            if key not in want:
+                actions.append(("delete-service", svc, None))
+    for key, (svc, dests) in want.items():
+        cur = have.get(key)
+        actions.extend(plan_service(cur[0] if cur else None, cur[1] if cur else [], svc, dests, purge))
+    return actions
+
+
+def check_unique(items, keyf, field):
+    seen = set()
+    for item in items:
+        k = keyf(item)
+        if k in seen:
+            _fail(field, "%s is listed twice" % (k,))
+        seen.add(k)
+
+
+# ---------------------------------------------------------------- ipvsadm-save format
+
+def format_service_rule(svc):
+    """One `-A` line exactly as `ipvsadm -S -n` prints it."""
+    line = "-A %s -s %s" % (service_name(svc), svc["scheduler"])
+    if svc["sched_flags"]:
+        line += " -b %s" % ",".join(svc["sched_flags"])
+    if svc["persistence"]:
+        line += " -p %d" % svc["persistence"]
+        if svc["family"] == "ipv4" and svc["netmask"] != "255.255.255.255":
+            line += " -M %s" % svc["netmask"]
+        elif svc["family"] == "ipv6" and svc["netmask"] != 128:
+            line += " -M %d" % svc["netmask"]
+    if svc["one_packet"]:
+        line += " -o"
+    return line
+
+
+def format_dest_rule(svc, dest):
+    """One `-a` line exactly as `ipvsadm -S -n` prints it."""
+    flag = {"masq": "-m", "route": "-g", "tunnel": "-i"}[dest["forward"]]
+    line = "-a %s -r %s %s -w %d" % (service_name(svc), host_port(dest["address"], dest["port"]),
+                                       flag, dest["weight"])
+    if dest["forward"] == "tunnel" and dest["tun_type"] != "ipip":
+        line += " --tun-type %s" % dest["tun_type"]
+        if dest["tun_port"]:
+            line += " --tun-port %d" % dest["tun_port"]
+    if dest["upper_threshold"]:
+        line += " -x %d" % dest["upper_threshold"]
+    if dest["lower_threshold"]:
+        line += " -y %d" % dest["lower_threshold"]
+    return line
+
+
+def format_rules(table):
+    """The whole table (list of (svc, dests)) in ipvsadm-save -n format."""
+    lines = []
+    for svc, dests in table:
+        lines.append(format_service_rule(svc))
+        for dest in dests:
+            lines.append(format_dest_rule(svc, dest))
+    return "".join(line + "\n" for line in lines)
+
+
+def describe(action):
+    verb, svc, dest = action
+    if dest is None:
+        return "%s %s" % (verb, service_name(svc))
+    return "%s %s -r %s" % (verb, service_name(svc), host_port(dest["address"], dest["port"]))
+
+
+# ---------------------------------------------------------------- connection table
+
+def parse_conn_table(text):
+    """Parse /proc/net/ip_vs_conn (what `ipvsadm -Lnc` shows) into dicts."""
+    conns = []
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) < 9:
+            continue
+        conns.append({
+            "protocol": parts[0].lower(),
+            "client": _hexaddr(parts[1], parts[2]),
+            "virtual": _hexaddr(parts[3], parts[4]),
+            "destination": _hexaddr(parts[5], parts[6]),
+            "state": parts[7],
+            "expires": int(parts[8]),
+        })
+    return conns
+
+
+def _hexaddr(addr, port):
+    if len(addr) == 8:
+        ip = str(ipaddress.IPv4Address(int(addr, 16)))
+    else:
+        ip = str(ipaddress.IPv6Address(int(addr.replace(":", ""), 16)))
+    return host_port(ip, int(port, 16))
+
+
+def simulate(table, actions):
+    """The table (list of (svc, dests)) after actions: the diff's 'after' in check mode too."""
+    out = [(dict(s), [dict(d) for d in ds]) for s, ds in table]
+    for verb, svc, dest in actions:
+        idx = [i for i, (s, _) in enumerate(out) if service_key(s) == service_key(svc)]
+        if verb == "add-service":
+            out.append((dict(svc), []))
+        elif verb == "edit-service":
+            out[idx[0]] = (dict(svc), out[idx[0]][1])
+        elif verb == "delete-service":
+            del out[idx[0]]
+        else:
+            dests = out[idx[0]][1]
+            keep = [d for d in dests if dest_key(d) != dest_key(dest)]
+            if verb != "delete-dest":
+                pos = [i for i, d in enumerate(dests) if dest_key(d) == dest_key(dest)]
+                keep.insert(pos[0] if pos else len(keep), dict(dest))
+            out[idx[0]] = (out[idx[0]][0], keep)
+    return out
+
+
+def select(table, keys):
+    """Only the services whose key is in keys (the entries a change affects)."""
+    return [(s, d) for s, d in table if service_key(s) in keys]

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ipvs_global
+short_description: IPVS timeouts and the connection sync daemon (C(ipvsadm --set), C(--start-daemon))
+version_added: "0.1.0"
+description:
+  - Sets the kernel's IPVS connection timeouts for TCP, TCP after FIN, and UDP.
+  - Starts or stops the IPVS connection synchronisation daemons (master and/or
+    backup) that let a backup director take over established connections.
+  - Through generic netlink, like the other ipvs_* modules.
+options:
+  timeout_tcp:
+    description: TCP established-connection timeout in seconds. Omit to leave as is.
+    type: int
+  timeout_tcp_fin:
+    description: TCP timeout after a FIN, in seconds. Omit to leave as is.
+    type: int
+  timeout_udp:
+    description: UDP timeout in seconds. Omit to leave as is.
+    type: int
+  sync_daemons:
+    description:
+      - The sync daemons that should run. Each has C(state) (C(master) or C(backup)),
+        C(interface) (the multicast interface) and C(syncid) (0..255, default 0).
+      - A running daemon with other settings is restarted with these.
+      - Omit to leave the daemons as they are; an empty list stops them all.
+    type: list
+    elements: dict
+    suboptions:
+      state:
+        description: Daemon role.
+        type: str
+        choices: [master, backup]
+        required: true
+      interface:
+        description: Interface the sync messages go out of / come in on.
+        type: str
+        required: true
+      syncid:
+        description: Sync ID (0..255) that tells clusters on one network apart.
+        type: int
+        default: 0
+requirements:
+  - pyroute2 >= 0.7.2 on the managed host
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author:
+  - lvs.cluster contributors
+"""
+
+EXAMPLES = r"""
+- name: Timeouts as in seed 000 (ipvsadm --set 900 120 300)
+  lvs.cluster.ipvs_global:
+    timeout_tcp: 900
+    timeout_tcp_fin: 120
+    timeout_udp: 300
+
+- name: Both sync daemons on the LAN interface
+  lvs.cluster.ipvs_global:
+    sync_daemons:
+      - {state: master, interface: eth0, syncid: 10}
+      - {state: backup, interface: eth0, syncid: 10}
+"""
+
+RETURN = r"""
+timeouts:
+  description: Timeouts after the task.
+  returned: always
+  type: dict
+  sample: {"tcp": 900, "tcp_fin": 120, "udp": 300}
+sync_daemons:
+  description: Sync daemons after the task.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"state": "master", "interface": "eth0", "syncid": 10}]
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        timeout_tcp=dict(type="int"),
+        timeout_tcp_fin=dict(type="int"),
+        timeout_udp=dict(type="int"),
+        sync_daemons=dict(type="list", elements="dict", options=dict(
+            state=dict(type="str", required=True, choices=["master", "backup"]),
+            interface=dict(type="str", required=True),
+            syncid=dict(type="int", default=0),
+        )),
+    ), supports_check_mode=True)
+    p = module.params
+    try:
+        for name in ("timeout_tcp", "timeout_tcp_fin", "timeout_udp"):
+            if p[name] is not None:
+                model.check_range(name, p[name], 1, 2 ** 31 - 1)
+        wanted = None
+        if p["sync_daemons"] is not None:
+            wanted = []
+            for i, d in enumerate(p["sync_daemons"]):
+                model.check_range("sync_daemons[%d].syncid" % i, d["syncid"], 0, 255)
+                if not os.path.exists("/sys/class/net/%s" % d["interface"]):
+                    raise model.IPVSValidationError("sync_daemons[%d].interface: no interface named %s"
+                                                    % (i, d["interface"]))
+                wanted.append({"state": d["state"], "interface": d["interface"], "syncid": d["syncid"]})
+            model.check_unique(wanted, lambda d: d["state"], "sync_daemons")
+    except model.IPVSValidationError as exc:
+        module.fail_json(msg=str(exc))
+
+    with common.connect(module) as ipvs:
+        before_t = ipvs.timeouts()
+        before_d = sorted(ipvs.daemons(), key=lambda d: d["state"])
+        after_t = dict(before_t)
+        for key in ("tcp", "tcp_fin", "udp"):
+            if p["timeout_" + key] is not None:
+                after_t[key] = p["timeout_" + key]
+        after_d = before_d if wanted is None else sorted(wanted, key=lambda d: d["state"])
+        changed = after_t != before_t or after_d != before_d
+        if changed and not module.check_mode:
+            if after_t != before_t:
+                ipvs.set_timeouts(after_t["tcp"], after_t["tcp_fin"], after_t["udp"])
+            if after_d != before_d:
+                for d in before_d:
+                    if d not in after_d:
+                        ipvs.stop_daemon(d["state"])
+                for d in after_d:
+                    if d not in before_d:
+                        ipvs.start_daemon(d["state"], d["interface"], d["syncid"])
+            after_t, after_d = ipvs.timeouts(), sorted(ipvs.daemons(), key=lambda d: d["state"])
+
+    result = dict(changed=changed, timeouts=after_t, sync_daemons=after_d)
+    if module._diff:
+        result["diff"] = {"before": json.dumps({"timeouts": before_t, "sync_daemons": before_d}, indent=1) + "\n",
+                          "after": json.dumps({"timeouts": after_t, "sync_daemons": after_d}, indent=1) + "\n"}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
