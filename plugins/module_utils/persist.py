@@ -1,0 +1,367 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Boot persistence shared by the real-server modules (arp_sysctl,
+policy_route, vip_address).
+
+Each module writes a declarative JSON state file under /etc/lvs-cluster/
+(``<kind>-<name>.json``). One boot hook owned by the collection replays them:
+
+* /usr/local/sbin/lvs-cluster-net   the replay script (``apply``, ``show``),
+  Python 3 standard library only, running ``ip`` and ``sysctl``;
+* /etc/init.d/lvs-cluster-net       LSB init script (rcS), enabled with update-rc.d;
+* /etc/systemd/system/lvs-cluster-net.service   oneshot unit for systemd hosts.
+
+The hook is installed with the first state file and removed with the last.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import re
+import tempfile
+
+STATE_DIR = "/etc/lvs-cluster"
+SCRIPT_PATH = "/usr/local/sbin/lvs-cluster-net"
+INIT_PATH = "/etc/init.d/lvs-cluster-net"
+UNIT_PATH = "/etc/systemd/system/lvs-cluster-net.service"
+UNIT_WANTS = "/etc/systemd/system/multi-user.target.wants/lvs-cluster-net.service"
+SERVICE = "lvs-cluster-net"
+KINDS = ("vip", "sysctl", "policy_route")
+
+BOOT_SCRIPT = r'''#!/usr/bin/python3
+# lvs-cluster-net: replays the state files of the lvs.cluster collection
+# (/etc/lvs-cluster/*.json) with `ip` and `sysctl`. Written by the modules
+# vip_address, arp_sysctl and policy_route; do not edit.
+#   lvs-cluster-net apply   apply every state file (idempotent)
+#   lvs-cluster-net show    print the commands apply would run
+import glob
+import json
+import os
+import subprocess
+import sys
+
+STATE_DIR = "/etc/lvs-cluster"
+ORDER = {"vip": 0, "sysctl": 1, "policy_route": 2}
+
+
+def proc_sys_path(key):
+    if "/" in key:
+        return "/proc/sys/" + key
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def fam(item):
+    return "-6" if item.get("family") == 6 else "-4"
+
+
+def rule_spec(rule, table_id):
+    spec = []
+    if rule.get("from"):
+        spec += ["from", rule["from"]]
+    if rule.get("to"):
+        spec += ["to", rule["to"]]
+    if rule.get("fwmark") is not None:
+        mark = "0x%x" % rule["fwmark"]
+        if rule.get("fwmask") is not None:
+            mark += "/0x%x" % rule["fwmask"]
+        spec += ["fwmark", mark]
+    if rule.get("iif"):
+        spec += ["iif", rule["iif"]]
+    if rule.get("priority") is not None:
+        spec += ["priority", str(rule["priority"])]
+    return spec + ["table", str(table_id)]
+
+
+def route_spec(route, table_id):
+    spec = [route.get("dest") or "default"]
+    if route.get("gateway"):
+        spec += ["via", route["gateway"]]
+    if route.get("dev"):
+        spec += ["dev", route["dev"]]
+    if route.get("metric") is not None:
+        spec += ["metric", str(route["metric"])]
+    return spec + ["table", str(table_id)]
+
+
+def commands(state):
+    """(argv, tolerate_failure, condition) steps for one state file.
+    condition: None, or ("exists", path) / ("missing", path)."""
+    kind = state.get("kind")
+    steps = []
+    if kind == "vip":
+        dev = state["interface"]
+        dtype = state.get("type")
+        if dtype == "ipip":
+            steps.append((["modprobe", "ipip"], True, ("missing", "/sys/class/net/" + dev)))
+        elif dtype == "dummy":
+            steps.append((["modprobe", "dummy"], True, ("missing", "/sys/class/net/" + dev)))
+            steps.append((["ip", "link", "add", dev, "type", "dummy"], False,
+                          ("missing", "/sys/class/net/" + dev)))
+        steps.append((["ip", "link", "set", dev, "up"], False, None))
+        for a in state.get("addresses", []):
+            steps.append((["ip", fam(a), "addr", "replace", a["address"], "dev", dev], False, None))
+            if a.get("host_route"):
+                net = a["address"].split("/")[0] + ("/128" if a.get("family") == 6 else "/32")
+                steps.append((["ip", fam(a), "route", "replace", net, "dev", dev, "scope", "link"],
+                              False, None))
+    elif kind == "sysctl":
+        for key, value in sorted(state.get("settings", {}).items()):
+            steps.append((["sysctl", "-q", "-w", "%s=%s" % (key, value)], False,
+                          ("exists", proc_sys_path(key))))
+    elif kind == "policy_route":
+        tid = state["table"]["id"]
+        for route in state.get("routes", []):
+            steps.append((["ip", fam(route), "route", "replace"] + route_spec(route, tid), False, None))
+        for rule in state.get("rules", []):
+            spec = rule_spec(rule, tid)
+            steps.append((["ip", fam(rule), "rule", "del"] + spec, True, None))
+            steps.append((["ip", fam(rule), "rule", "add"] + spec, False, None))
+    return steps
+
+
+def load_states(state_dir=STATE_DIR):
+    states = []
+    for path in sorted(glob.glob(os.path.join(state_dir, "*.json"))):
+        try:
+            with open(path) as f:
+                state = json.load(f)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write("lvs-cluster-net: %s: %s\n" % (path, exc))
+            continue
+        states.append((ORDER.get(state.get("kind"), 9), path, state))
+    return [(p, s) for _, p, s in sorted(states, key=lambda t: (t[0], t[1]))]
+
+
+def main(argv):
+    action = argv[1] if len(argv) > 1 else "apply"
+    if action not in ("apply", "show", "start"):
+        sys.stderr.write("usage: lvs-cluster-net apply|show\n")
+        return 2
+    failed = 0
+    for path, state in load_states():
+        for argv_, tolerate, cond in commands(state):
+            if cond and (os.path.exists(cond[1]) != (cond[0] == "exists")):
+                continue
+            if action == "show":
+                print(" ".join(argv_))
+                continue
+            res = subprocess.run(argv_, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 universal_newlines=True)
+            if res.returncode != 0 and not tolerate:
+                failed += 1
+                sys.stderr.write("lvs-cluster-net: %s: %s: %s\n"
+                                 % (os.path.basename(path), " ".join(argv_), res.stderr.strip()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
+'''
+
+INIT_SCRIPT = """#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          lvs-cluster-net
+# Required-Start:    $local_fs $network
+# Required-Stop:
+# Should-Start:      procps networking
+# X-Start-Before:    keepalived ipvsadm
+# Default-Start:     S
+# Default-Stop:
+# Short-Description: lvs.cluster: re-apply VIPs, ARP sysctls and policy routes
+# Description:       Replays /etc/lvs-cluster/*.json (written by the lvs.cluster
+#                    modules vip_address, arp_sysctl, policy_route).
+### END INIT INFO
+# Written by the lvs.cluster collection; do not edit.
+PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
+case "$1" in
+  start|restart|force-reload|reload)
+    %(script)s apply
+    ;;
+  stop|status)
+    exit 0
+    ;;
+  *)
+    echo "Usage: $0 {start|stop|restart|reload|force-reload|status}" >&2
+    exit 3
+    ;;
+esac
+exit 0
+""" % {"script": SCRIPT_PATH}
+
+UNIT = """# Written by the lvs.cluster collection; do not edit.
+[Unit]
+Description=lvs.cluster: re-apply VIPs, ARP sysctls and policy routes
+Wants=network-online.target
+After=network-online.target systemd-sysctl.service systemd-modules-load.service
+Before=keepalived.service ipvsadm.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=%(script)s apply
+
+[Install]
+WantedBy=multi-user.target
+""" % {"script": SCRIPT_PATH}
+
+HOOK_FILES = ((SCRIPT_PATH, BOOT_SCRIPT, 0o755), (INIT_PATH, INIT_SCRIPT, 0o755), (UNIT_PATH, UNIT, 0o644))
+
+
+def safe_name(name):
+    """File-name-safe form of a state name (interface, table name)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def state_path(kind, name, state_dir=STATE_DIR):
+    return os.path.join(state_dir, "%s-%s.json" % (kind, safe_name(name)))
+
+
+def render_state(kind, name, data):
+    state = {"kind": kind, "name": name, "version": 1}
+    state.update(data)
+    return json.dumps(state, indent=2, sort_keys=True) + "\n"
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def read_json(path):
+    text = read_text(path)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def write_atomic(path, content, mode=0o644):
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        os.makedirs(d, 0o755)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".lvs-cluster.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(content)
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def remove(path):
+    try:
+        os.unlink(path)
+        return True
+    except (IOError, OSError):
+        return False
+
+
+def other_states(exclude, state_dir=STATE_DIR):
+    if not os.path.isdir(state_dir):
+        return []
+    return [f for f in sorted(os.listdir(state_dir))
+            if f.endswith(".json") and os.path.join(state_dir, f) != exclude]
+
+
+def _rc_links():
+    links = []
+    for d in ("/etc/rcS.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d"):
+        if os.path.isdir(d):
+            links += [os.path.join(d, f) for f in os.listdir(d)
+                      if re.match(r"^[SK]\d\d%s$" % re.escape(SERVICE), f)]
+    return links
+
+
+def hook_needs_install():
+    for path, content, _mode in HOOK_FILES:
+        if read_text(path) != content:
+            return True
+    if not os.path.islink(UNIT_WANTS):
+        return True
+    return os.path.isdir("/etc/init.d") and not _rc_links()
+
+
+def ensure_hook(module):
+    """Install the boot hook (script, init script, unit) and enable it.
+    Returns True when something changed (or would in check mode)."""
+    if not hook_needs_install():
+        return False
+    if module.check_mode:
+        return True
+    for path, content, mode in HOOK_FILES:
+        if read_text(path) != content:
+            write_atomic(path, content, mode)
+    if not os.path.islink(UNIT_WANTS):
+        if not os.path.isdir(os.path.dirname(UNIT_WANTS)):
+            os.makedirs(os.path.dirname(UNIT_WANTS), 0o755)
+        os.symlink(UNIT_PATH, UNIT_WANTS)
+    if not _rc_links():
+        update_rc = module.get_bin_path("update-rc.d")
+        if update_rc:
+            # _SKIP_SYSTEMD_NATIVE: the unit is enabled above, by its symlink.
+            rc, out, err = module.run_command([update_rc, SERVICE, "defaults"],
+                                              environ_update={"_SKIP_SYSTEMD_NATIVE": "1"})
+            if rc != 0:
+                module.fail_json(msg="update-rc.d %s defaults failed: %s" % (SERVICE, err.strip()))
+    if os.path.isdir("/run/systemd/system"):
+        systemctl = module.get_bin_path("systemctl")
+        if systemctl:
+            module.run_command([systemctl, "daemon-reload"])
+    return True
+
+
+def remove_hook_if_unused(module, exclude):
+    """Remove the boot hook when no state file other than `exclude` remains."""
+    if other_states(exclude):
+        return False
+    present = [p for p, _c, _m in HOOK_FILES if os.path.exists(p)] + _rc_links()
+    if os.path.islink(UNIT_WANTS):
+        present.append(UNIT_WANTS)
+    if not present:
+        return False
+    if module.check_mode:
+        return True
+    update_rc = module.get_bin_path("update-rc.d")
+    if update_rc and _rc_links():
+        module.run_command([update_rc, "-f", SERVICE, "remove"],
+                           environ_update={"_SKIP_SYSTEMD_NATIVE": "1"})
+    for link in _rc_links():
+        remove(link)
+    if os.path.islink(UNIT_WANTS):
+        remove(UNIT_WANTS)
+    for path, _c, _m in HOOK_FILES:
+        remove(path)
+    if os.path.isdir(STATE_DIR) and not os.listdir(STATE_DIR):
+        os.rmdir(STATE_DIR)
+    return True
+
+
+def sync_state(module, kind, name, data):
+    """Write (data is not None) or remove (data is None) one state file and
+    install / remove the boot hook accordingly. Returns (changed, path)."""
+    path = state_path(kind, name)
+    changed = False
+    if data is None:
+        if os.path.exists(path):
+            changed = True
+            if not module.check_mode:
+                remove(path)
+        changed = remove_hook_if_unused(module, path) or changed
+        return changed, path
+    content = render_state(kind, name, data)
+    if read_text(path) != content:
+        changed = True
+        if not module.check_mode:
+            write_atomic(path, content, 0o644)
+    changed = ensure_hook(module) or changed
+    return changed, path
