@@ -1,0 +1,93 @@
+"""lvs.cluster.vip_address on a lab real server: read back with ip addr."""
+import pytest
+
+HOST = "rs2"
+
+
+def lo(lab):
+    return lab.out(HOST, "ip -o addr show dev lo")
+
+
+def exists(lab, path):
+    return lab.run(HOST, "test -e %s" % path, check=False).returncode == 0
+
+
+@pytest.fixture
+def clean(lab):
+    lab.module(HOST, "vip_address", address=["192.0.2.100", "192.0.2.101"], state="absent")
+    before = lo(lab)
+    yield before
+    lab.module(HOST, "vip_address", address=["192.0.2.100", "192.0.2.101"], state="absent")
+    lab.module(HOST, "vip_address", address=["192.0.2.102"], interface="tunl0", state="absent")
+    lab.module(HOST, "vip_address", address=["192.0.2.103"], interface="lvs0", state="absent")
+    lab.module(HOST, "arp_sysctl", state="absent")
+    assert lo(lab) == before
+    assert not exists(lab, "/etc/lvs-cluster")
+
+
+def test_check_mode_changes_nothing(lab, clean):
+    res = lab.module(HOST, "vip_address", check=True, address=["192.0.2.100"])
+    assert res["changed"] is True and res["added"] == ["192.0.2.100/32"], res
+    assert lo(lab) == clean
+    assert not exists(lab, "/etc/lvs-cluster")
+
+
+def test_vip_on_lo_twice_reboot_absent(lab, clean):
+    res = lab.module(HOST, "vip_address", address=["192.0.2.100"])
+    assert res["changed"] is True and res["interface_type"] == "loopback", res
+    assert "inet 192.0.2.100/32" in lo(lab)
+    assert "192.0.2.100/32" in res["diff"]["after"] and "192.0.2.100" not in res["diff"]["before"]
+    assert lab.module(HOST, "vip_address", address=["192.0.2.100/32"])["changed"] is False
+    # a second task adds another VIP to the same device
+    assert lab.module(HOST, "vip_address", address=["192.0.2.101"])["changed"] is True
+    lab.lab("reboot", HOST)
+    after = lo(lab)
+    assert "inet 192.0.2.100/32" in after and "inet 192.0.2.101/32" in after, after
+    assert lab.module(HOST, "vip_address", address=["192.0.2.100"])["changed"] is False
+    gone = lab.module(HOST, "vip_address", address=["192.0.2.100", "192.0.2.101"], state="absent")
+    assert gone["changed"] is True and sorted(gone["removed"]) == ["192.0.2.100/32", "192.0.2.101/32"]
+    assert "192.0.2.10" not in lo(lab)
+    assert not exists(lab, "/etc/init.d/lvs-cluster-net")
+
+
+def test_bad_address_fails_naming_it_and_changes_nothing(lab, clean):
+    res = lab.module(HOST, "vip_address", address=["192.0.2.100", "192.0.2.999"])
+    assert res.get("failed") is True and res["msg"].startswith("address[1]"), res
+    assert "192.0.2.999" in res["msg"]
+    assert lo(lab) == clean
+    res = lab.module(HOST, "vip_address", address=["192.0.2.100"], interface="eth0", interface_type="loopback")
+    assert res.get("failed") is True and "interface_type" in res["msg"], res
+    res = lab.module(HOST, "vip_address", address=["192.0.2.100"], interface="nosuch0", interface_type="existing")
+    assert res.get("failed") is True and "nosuch0" in res["msg"], res
+    assert lo(lab) == clean
+    assert not exists(lab, "/etc/lvs-cluster")
+
+
+def test_tun_vip_on_tunl0_with_relaxed_rp_filter_survives_reboot(lab, clean):
+    res = lab.module(HOST, "vip_address", address=["192.0.2.102"], interface="tunl0")
+    assert res["changed"] is True and res["interface_type"] == "ipip" and not res.get("failed"), res
+    assert "inet 192.0.2.102/32" in lab.out(HOST, "ip -o addr show dev tunl0")
+    sc = lab.module(HOST, "arp_sysctl", interfaces=["all", "tunl0", "eth0"], rp_filter=0)
+    assert not sc.get("failed"), sc
+    keys = "net.ipv4.conf.tunl0.rp_filter net.ipv4.conf.all.rp_filter net.ipv4.conf.tunl0.arp_ignore"
+    want = lab.out(HOST, "sysctl -n %s" % keys).split()
+    assert want == ["0", "0", "1"]
+    lab.lab("reboot", HOST)
+    assert "inet 192.0.2.102/32" in lab.out(HOST, "ip -o addr show dev tunl0")
+    assert "UP" in lab.out(HOST, "ip -o link show dev tunl0")
+    assert lab.out(HOST, "sysctl -n %s" % keys).split() == want
+    show = lab.out(HOST, "/usr/local/sbin/lvs-cluster-net show")
+    assert show.index("ip -4 addr replace 192.0.2.102/32 dev tunl0") < show.index("tunl0.rp_filter")
+
+
+def test_dummy_device_with_host_route(lab, clean):
+    res = lab.module(HOST, "vip_address", address=["192.0.2.103"], interface="lvs0", host_route=True)
+    assert res["changed"] is True and res["interface_type"] == "dummy", res
+    assert "inet 192.0.2.103/32" in lab.out(HOST, "ip -o addr show dev lvs0")
+    assert "192.0.2.103 dev lvs0 scope link" in lab.out(HOST, "ip route show 192.0.2.103")
+    assert lab.module(HOST, "vip_address", address=["192.0.2.103"], interface="lvs0",
+                      host_route=True)["changed"] is False
+    gone = lab.module(HOST, "vip_address", address=["192.0.2.103"], interface="lvs0",
+                      host_route=True, state="absent")
+    assert gone["changed"] is True
+    assert lab.run(HOST, "ip link show lvs0", check=False).returncode != 0
