@@ -106,7 +106,7 @@ namespace LvsCluster
         private const int SPDRP_HARDWAREID = 0x1;
         private const int DIF_REMOVE = 0x5;
         private const int DIF_REGISTERDEVICE = 0x19;
-        private const int INSTALLFLAG_FORCE = 0x1;
+        private const int ERROR_NO_MORE_ITEMS = 259;
 
         [DllImport("setupapi.dll", SetLastError = true)]
         private static extern IntPtr SetupDiCreateDeviceInfoList(ref Guid classGuid, IntPtr hwndParent);
@@ -173,9 +173,15 @@ namespace LvsCluster
             {
                 SetupDiDestroyDeviceInfoList(set);
             }
+            // No INSTALLFLAG_FORCE: loopback adapters that already have the driver are left
+            // alone; the new device has none, so it gets netloop.inf. ERROR_NO_MORE_ITEMS
+            // (nothing updated) is left to the caller, which waits for the adapter.
             bool reboot;
-            Check(UpdateDriverForPlugAndPlayDevicesW(IntPtr.Zero, hardwareId, infPath, INSTALLFLAG_FORCE, out reboot),
-                "UpdateDriverForPlugAndPlayDevices");
+            if (!UpdateDriverForPlugAndPlayDevicesW(IntPtr.Zero, hardwareId, infPath, 0, out reboot))
+            {
+                int err = Marshal.GetLastWin32Error();
+                if (err != ERROR_NO_MORE_ITEMS) { throw new Win32Exception(err, "UpdateDriverForPlugAndPlayDevices"); }
+            }
             return instanceId;
         }
 
@@ -241,8 +247,8 @@ function Get-Marker {
 function Save-Marker {
     param ($Marker)
     if ($inCheckMode) { return }
-    if (-not (Test-Path -LiteralPath $MarkerKey)) {
-        New-Item -Path $MarkerKey -Force | Out-Null
+    foreach ($key in (Split-Path -Path $MarkerRoot -Parent), $MarkerRoot, $MarkerKey) {
+        if (-not (Test-Path -LiteralPath $key)) { New-Item -Path $key | Out-Null }
     }
     $json = ConvertTo-Json -InputObject $Marker -Depth 6 -Compress
     Set-ItemProperty -LiteralPath $MarkerKey -Name State -Value $json
@@ -453,6 +459,13 @@ function Set-LoopbackIsolation {
             Set-DnsClient -InterfaceIndex $Index -RegisterThisConnectionsAddress $false
         }
     }
+    $ipv4 = Get-NetIPInterface -InterfaceIndex $Index -AddressFamily IPv4 -ErrorAction SilentlyContinue
+    if ($ipv4 -and [string]$ipv4.Dhcp -eq 'Enabled') {
+        Add-Change "disable DHCP on '$AdapterName'"
+        if ($PSCmdlet.ShouldProcess($AdapterName, 'Set-NetIPInterface -Dhcp Disabled')) {
+            Set-NetIPInterface -InterfaceIndex $Index -AddressFamily IPv4 -Dhcp Disabled
+        }
+    }
     foreach ($route in @(Get-NetRoute -InterfaceIndex $Index -DestinationPrefix '0.0.0.0/0', '::/0' -ErrorAction SilentlyContinue)) {
         Add-Change "remove default route via $($route.NextHop) from '$AdapterName'"
         if ($PSCmdlet.ShouldProcess($AdapterName, "Remove-NetRoute $($route.DestinationPrefix) $($route.NextHop)")) {
@@ -522,10 +535,15 @@ function Get-Snapshot {
 }
 
 # ------------------------------------------------------------ main
+# canonical form (lowercase, compressed IPv6) so comparisons with Windows' own output are stable
+$canonical = New-Object System.Collections.Generic.List[string]
 foreach ($ip in $Vips) {
     $parsed = $null
-    if (-not [System.Net.IPAddress]::TryParse($ip, [ref]$parsed)) { throw "Not an IP address: '$ip'." }
+    if (-not [System.Net.IPAddress]::TryParse($ip.Trim(), [ref]$parsed)) { throw "Not an IP address: '$ip'." }
+    $text = $parsed.ToString()
+    if (-not $canonical.Contains($text)) { $canonical.Add($text) }
 }
+$Vips = [string[]]$canonical.ToArray()
 $families = @()
 if ($Vips | Where-Object { $_ -notmatch ':' }) { $families += 'IPv4' }
 if ($Vips | Where-Object { $_ -match ':' }) { $families += 'IPv6' }
