@@ -82,7 +82,8 @@ def route_spec(route, table_id):
         spec += ["dev", route["dev"]]
     if route.get("metric") is not None:
         spec += ["metric", str(route["metric"])]
-    return spec + ["table", str(table_id)]
+    # proto static: what the module's netlink calls (pyroute2) set too
+    return spec + ["proto", "static", "table", str(table_id)]
 
 
 def commands(state):
@@ -104,7 +105,8 @@ def commands(state):
             steps.append((["ip", fam(a), "addr", "replace", a["address"], "dev", dev], False, None))
             if a.get("host_route"):
                 net = a["address"].split("/")[0] + ("/128" if a.get("family") == 6 else "/32")
-                steps.append((["ip", fam(a), "route", "replace", net, "dev", dev, "scope", "link"],
+                steps.append((["ip", fam(a), "route", "replace", net, "dev", dev, "proto", "static",
+                               "scope", "link"],
                               False, None))
     elif kind == "sysctl":
         for key, value in sorted(state.get("settings", {}).items()):

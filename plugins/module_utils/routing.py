@@ -311,7 +311,11 @@ def del_rule(ipr, have, table_id):
 
 def kernel_routes(ipr, table_id, family):
     out = []
-    for msg in ipr.get_routes(family=family_of(family), table=table_id):
+    try:
+        msgs = ipr.get_routes(family=family_of(family), table=table_id)
+    except NetlinkError:  # the table does not exist (yet)
+        return out
+    for msg in msgs:
         table = _attr(msg, "RTA_TABLE") or msg["table"]
         if table != table_id:
             continue

@@ -205,8 +205,9 @@ def main():
         if p["state"] == "present":
             to_add = [a for a in want_addrs if a not in before]
             to_del = []
-            kept = [a for a in old_state.get("addresses", []) if a["address"] not in want_addrs]
-            new_list = kept + vips
+            by_addr = dict((v["address"], v) for v in vips)
+            new_list = [by_addr.pop(a["address"], a) for a in old_state.get("addresses", [])]
+            new_list += [v for v in vips if v["address"] in by_addr]
         else:
             to_add = []
             to_del = [a for a in want_addrs if a in before]

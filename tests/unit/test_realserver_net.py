@@ -134,7 +134,7 @@ def test_state_file_and_boot_commands():
     assert state["kind"] == "policy_route" and state["version"] == 1
     cmds = [" ".join(a) for a, _tol, _c in boot_script()["commands"](state)]
     assert cmds == [
-        "ip -4 route replace default via 192.0.2.11 dev eth0 table 100",
+        "ip -4 route replace default via 192.0.2.11 dev eth0 proto static table 100",
         "ip -4 rule del from 192.0.2.21/32 priority 1000 table 100",
         "ip -4 rule add from 192.0.2.21/32 priority 1000 table 100",
         "ip -4 rule del fwmark 0x10/0xff table 100",
@@ -145,7 +145,7 @@ def test_state_file_and_boot_commands():
     steps = boot_script()["commands"](vip)
     assert [" ".join(a) for a, _t, _c in steps] == [
         "modprobe ipip", "ip link set tunl0 up", "ip -4 addr replace 192.0.2.100/32 dev tunl0",
-        "ip -4 route replace 192.0.2.100/32 dev tunl0 scope link"]
+        "ip -4 route replace 192.0.2.100/32 dev tunl0 proto static scope link"]
     assert steps[0][2] == ("missing", "/sys/class/net/tunl0")
     sc = {"kind": "sysctl", "settings": {"net.ipv4.conf.tunl0.rp_filter": "0",
                                          "net/ipv4/conf/eth0.5/arp_ignore": "1"}}
