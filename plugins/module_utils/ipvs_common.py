@@ -37,6 +37,7 @@ DEST_OPTIONS = dict(
     lower_threshold=dict(type="int", default=0),
     tun_type=dict(type="str", choices=list(model.TUN_TYPES)),
     tun_port=dict(type="int"),
+    tun_flags=dict(type="str", choices=list(model.TUN_FLAGS)),
 )
 
 

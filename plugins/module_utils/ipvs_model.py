@@ -34,6 +34,9 @@ FORWARD_NAMES = dict((v, k) for k, v in FORWARD.items())
 FORWARD_ALIASES = {"nat": "masq", "dr": "route", "tun": "tunnel", "gatewaying": "route", "ipip": "tunnel"}
 TUN_TYPES = {"ipip": 0, "gue": 1, "gre": 2}
 TUN_TYPE_NAMES = dict((v, k) for k, v in TUN_TYPES.items())
+# Checksum handling of GUE and GRE tunnels (IP_VS_TUNNEL_ENCAP_FLAG_*).
+TUN_FLAGS = {"nocsum": 0, "csum": 1, "remcsum": 2}
+TUN_FLAG_NAMES = dict((v, k) for k, v in TUN_FLAGS.items())
 DEFAULT_PERSISTENCE = 300  # ipvsadm -p without a value
 MAX_WEIGHT = 65535
 MAX_U32 = 2 ** 32 - 1
@@ -176,7 +179,7 @@ def normalize_dest(spec, svc, field="destination"):
         _fail(field + ".lower_threshold", "%d is above upper_threshold %d" % (l_thr, u_thr))
     dest = {"address": str(ip), "port": port, "forward": forward, "weight": weight,
             "upper_threshold": u_thr, "lower_threshold": l_thr,
-            "tun_type": None, "tun_port": None}
+            "tun_type": None, "tun_port": None, "tun_flags": None}
     tun_type = spec.get("tun_type")
     if forward == "tunnel":
         tun_type = tun_type or "ipip"
@@ -189,7 +192,16 @@ def normalize_dest(spec, svc, field="destination"):
             dest["tun_port"] = check_port(field + ".tun_port", spec["tun_port"])
         elif spec.get("tun_port") is not None:
             _fail(field + ".tun_port", "only a GUE tunnel takes a port")
-    elif tun_type or spec.get("tun_port") is not None:
+        if tun_type in ("gue", "gre"):
+            flags = spec.get("tun_flags") or "nocsum"
+            if flags not in TUN_FLAGS:
+                _fail(field + ".tun_flags", "must be nocsum, csum or remcsum, not %r" % (flags,))
+            if flags == "remcsum" and tun_type != "gue":
+                _fail(field + ".tun_flags", "remcsum is for GUE tunnels")
+            dest["tun_flags"] = flags
+        elif spec.get("tun_flags"):
+            _fail(field + ".tun_flags", "checksum flags are for GUE and GRE tunnels")
+    elif tun_type or spec.get("tun_port") is not None or spec.get("tun_flags"):
         _fail(field + ".tun_type", "tunnel options need forward: tunnel")
     return dest
 
@@ -199,7 +211,7 @@ def dest_key(dest):
 
 
 SERVICE_FIELDS = ("scheduler", "sched_flags", "persistence", "netmask", "one_packet")
-DEST_FIELDS = ("forward", "weight", "upper_threshold", "lower_threshold", "tun_type", "tun_port")
+DEST_FIELDS = ("forward", "weight", "upper_threshold", "lower_threshold", "tun_type", "tun_port", "tun_flags")
 
 
 def differs(current, desired, fields):
@@ -263,14 +275,14 @@ def check_unique(items, keyf, field):
 def format_service_rule(svc):
     """One `-A` line exactly as `ipvsadm -S -n` prints it."""
     line = "-A %s -s %s" % (service_name(svc), svc["scheduler"])
-    if svc["sched_flags"]:
-        line += " -b %s" % ",".join(svc["sched_flags"])
     if svc["persistence"]:
         line += " -p %d" % svc["persistence"]
         if svc["family"] == "ipv4" and svc["netmask"] != "255.255.255.255":
             line += " -M %s" % svc["netmask"]
         elif svc["family"] == "ipv6" and svc["netmask"] != 128:
             line += " -M %d" % svc["netmask"]
+    if svc["sched_flags"]:
+        line += " -b %s" % ",".join(svc["sched_flags"])
     if svc["one_packet"]:
         line += " -o"
     return line
@@ -281,10 +293,12 @@ def format_dest_rule(svc, dest):
     flag = {"masq": "-m", "route": "-g", "tunnel": "-i"}[dest["forward"]]
     line = "-a %s -r %s %s -w %d" % (service_name(svc), host_port(dest["address"], dest["port"]),
                                        flag, dest["weight"])
-    if dest["forward"] == "tunnel" and dest["tun_type"] != "ipip":
+    if dest["forward"] == "tunnel":
         line += " --tun-type %s" % dest["tun_type"]
         if dest["tun_port"]:
             line += " --tun-port %d" % dest["tun_port"]
+        if dest["tun_flags"]:
+            line += " --tun-%s" % dest["tun_flags"]
     if dest["upper_threshold"]:
         line += " -x %d" % dest["upper_threshold"]
     if dest["lower_threshold"]:
@@ -292,10 +306,56 @@ def format_dest_rule(svc, dest):
     return line
 
 
+def _c_int(value):
+    """value as a C int: ipvsadm compares by subtraction, and so sorts with its overflow."""
+    value &= 0xFFFFFFFF
+    return value - 0x100000000 if value & 0x80000000 else value
+
+
+def _addr_words(address):
+    packed = ipaddress.ip_address(address).packed
+    return [int.from_bytes(packed[i:i + 4], "big") for i in range(0, len(packed), 4)]
+
+
+def _cmp_addr(a1, a2):
+    r = 0
+    for w1, w2 in zip(_addr_words(a1), _addr_words(a2)):
+        r = _c_int(w1 - w2)
+        if r:
+            break
+    return r
+
+
+def _cmp_services(s1, s2):
+    # libipvs ipvs_cmp_services: fwmark, family, protocol, address, port.
+    af = {"ipv4": 2, "ipv6": 10}
+    for r in (_c_int((s1["fwmark"] or 0) - (s2["fwmark"] or 0)),
+              af[s1["family"]] - af[s2["family"]],
+              PROTOCOLS.get(s1["protocol"], 0) - PROTOCOLS.get(s2["protocol"], 0)):
+        if r:
+            return r
+    if s1["address"] and s2["address"]:
+        r = _cmp_addr(s1["address"], s2["address"])
+        if r:
+            return r
+    return (s1["port"] or 0) - (s2["port"] or 0)
+
+
+def _cmp_dests(d1, d2):
+    return _cmp_addr(d1["address"], d2["address"]) or d1["port"] - d2["port"]
+
+
+def ipvsadm_order(table):
+    """The table in the order ipvsadm lists it (sorted services, sorted real servers)."""
+    import functools
+    return [(svc, sorted(dests, key=functools.cmp_to_key(_cmp_dests)))
+            for svc, dests in sorted(table, key=lambda e: functools.cmp_to_key(_cmp_services)(e[0]))]
+
+
 def format_rules(table):
-    """The whole table (list of (svc, dests)) in ipvsadm-save -n format."""
+    """The whole table (list of (svc, dests)) exactly as `ipvsadm -S -n` prints it."""
     lines = []
-    for svc, dests in table:
+    for svc, dests in ipvsadm_order(table):
         lines.append(format_service_rule(svc))
         for dest in dests:
             lines.append(format_dest_rule(svc, dest))

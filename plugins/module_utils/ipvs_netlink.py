@@ -225,6 +225,8 @@ def dest_attrs(dest, svc, full=True):
         attrs.append(("IPVS_DEST_ATTR_TUN_TYPE", model.TUN_TYPES[dest["tun_type"]]))
         if dest["tun_port"]:
             attrs.append(("IPVS_DEST_ATTR_TUN_PORT", dest["tun_port"]))
+        if dest["tun_flags"]:
+            attrs.append(("IPVS_DEST_ATTR_TUN_FLAGS", model.TUN_FLAGS[dest["tun_flags"]]))
     return attrs
 
 
@@ -270,11 +272,13 @@ def parse_dest(node, svc_family):
         "weight": a.get("IPVS_DEST_ATTR_WEIGHT", 0),
         "upper_threshold": a.get("IPVS_DEST_ATTR_U_THRESH", 0),
         "lower_threshold": a.get("IPVS_DEST_ATTR_L_THRESH", 0),
-        "tun_type": None, "tun_port": None,
+        "tun_type": None, "tun_port": None, "tun_flags": None,
     }
     if dest["forward"] == "tunnel":
         dest["tun_type"] = model.TUN_TYPE_NAMES.get(a.get("IPVS_DEST_ATTR_TUN_TYPE", 0), "ipip")
         dest["tun_port"] = a.get("IPVS_DEST_ATTR_TUN_PORT") or None
+        if dest["tun_type"] in ("gue", "gre"):
+            dest["tun_flags"] = model.TUN_FLAG_NAMES.get(a.get("IPVS_DEST_ATTR_TUN_FLAGS", 0), "nocsum")
     return dest
 
 

@@ -69,6 +69,10 @@ options:
   tun_port:
     description: Destination port of a GUE tunnel.
     type: int
+  tun_flags:
+    description: Checksum of GUE and GRE tunnels; default C(nocsum).
+    type: str
+    choices: [nocsum, csum, remcsum]
   state:
     description: C(present), C(drained) (weight 0, connections kept), or C(absent).
     type: str

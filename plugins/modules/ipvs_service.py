@@ -103,6 +103,10 @@ options:
       tun_port:
         description: Destination port of a GUE tunnel.
         type: int
+      tun_flags:
+        description: Checksum of GUE and GRE tunnels; default C(nocsum).
+        type: str
+        choices: [nocsum, csum, remcsum]
   purge_destinations:
     description: Remove real servers of the service that O(destinations) does not list.
     type: bool

@@ -25,7 +25,7 @@ options:
         C(sched_flags), C(persistence), C(netmask), C(one_packet)) and
         C(destinations), a list of real servers with the options of M(lvs.cluster.ipvs_dest)
         (C(address), C(port), C(forward), C(weight), C(upper_threshold), C(lower_threshold),
-        C(tun_type), C(tun_port)).
+        C(tun_type), C(tun_port), C(tun_flags)).
     type: list
     elements: dict
     required: true
