@@ -1,0 +1,212 @@
+"""Role lvs.cluster.keepalived in the lab (DR topology: dir1, dir2, rs1, rs2).
+
+Four ansible-playbook runs: converge, converge again (changed=0), a
+configuration change (reload: same PID, VIP stays on the master), a bad
+variable set (validation fails, the old file stays). At the end keepalived
+is stopped, its files removed and both directors rebooted.
+"""
+import hashlib
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PLAYBOOK = os.path.join(REPO, "tests", "lab", "playbooks", "keepalived_role.yml")
+CONF = "/etc/keepalived/keepalived.conf"
+VIP = "192.0.2.100"
+SECRET = "k33pAl1v"
+PAGE = "hello from rs1 (keepalived role test)\n"
+DIRECTORS = ("dir1", "dir2")
+
+
+def cluster(rs2_weight=50, extra_service=False, vrid=51):
+    services = [{
+        "name": "web", "vip": VIP, "protocol": "tcp", "port": 80, "scheduler": "wlc",
+        "persistence": 0, "mode": "dr",
+        "check": {"type": "HTTP_GET", "connect_timeout": 2,
+                  "urls": [{"path": "/", "digest_from": "/srv/www/index.html", "status_code": 200}]},
+        "realservers": [
+            {"host": "rs1", "address": "192.0.2.21", "port": 80, "weight": 100},
+            {"host": "rs2", "address": "192.0.2.22", "port": 80, "weight": rs2_weight,
+             "check": {"type": "TCP_CHECK", "connect_timeout": 2}},
+        ],
+    }]
+    if extra_service:
+        services.append({"name": "dns", "vip": VIP, "protocol": "udp", "port": 53, "scheduler": "rr",
+                         "mode": "dr", "realservers": [{"address": "192.0.2.21", "port": 53, "weight": 1}]})
+    return {
+        "lvs_cluster": {
+            "mode": "dr",
+            "vrrp": {"instances": [{
+                "name": "VI_WEB", "interface": "eth0", "virtual_router_id": vrid,
+                "vips": [VIP + "/32"], "authentication": {"type": "PASS", "pass": SECRET},
+                "track_scripts": [{"name": "chk_true", "weight": -20}],
+            }]},
+            "services": services,
+        },
+        # script_user + a script: what makes Debian 12's keepalived -t kill itself.
+        "keepalived_global_defs": {"router_id": "{{ inventory_hostname }}", "script_user": "nobody",
+                                   "enable_script_security": True},
+        "keepalived_vrrp_scripts": [{"name": "chk_true", "script": "/bin/true", "interval": 2}],
+    }
+
+
+class Runs:
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.n = 0
+
+    def play(self, variables, *extra):
+        self.n += 1
+        vars_file = os.path.join(self.out_dir, "keepalived-vars-%d.yml" % self.n)
+        with open(vars_file, "w") as f:
+            yaml.safe_dump(dict(variables, lvs_vrrp_priority="{{ 150 if inventory_hostname == 'dir1' else 100 }}"), f)
+        argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], PLAYBOOK,
+                "-e", "@" + vars_file, "--diff"] + list(extra)
+        t0 = time.time()
+        p = subprocess.run(argv, capture_output=True, text=True, cwd=REPO,
+                           env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+        out = p.stdout + p.stderr
+        with open(os.path.join(self.out_dir, "keepalived-run-%d.log" % self.n), "w") as f:
+            f.write("$ %s\n# %.1f s, rc=%d\n%s" % (" ".join(argv), time.time() - t0, p.returncode, out))
+        print("keepalived role run %d: %.1f s, rc %d" % (self.n, time.time() - t0, p.returncode))
+        return p.returncode, out
+
+
+def recap(out, host):
+    m = re.search(r"^%s\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)" % host, out, re.M)
+    assert m, "no recap for %s:\n%s" % (host, out[-3000:])
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups())))
+
+
+def keepalived_pid(lab, host):
+    return lab.out(host, "cat /var/run/keepalived.pid 2>/dev/null || true").strip()
+
+
+def has_vip(lab, host):
+    return (VIP + "/32") in lab.out(host, "ip -4 addr show dev eth0")
+
+
+def wait_for(cond, timeout=20, step=0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+@pytest.fixture(scope="module")
+def runs(lab):
+    out_dir = os.environ.get("LVSLAB_OUT", "/tmp")
+    # Web servers for the health checks (HTTP_GET with digest on rs1, TCP_CHECK on rs2).
+    for rs in ("rs1", "rs2"):
+        lab.run(rs, "mkdir -p /srv/www && cat > /srv/www/index.html", input=PAGE if rs == "rs1" else "rs2\n")
+        lab.run(rs, "busybox httpd -f -p 80 -h /srv/www </dev/null >/dev/null 2>&1 & echo $! > /tmp/kl-httpd.pid")
+    yield Runs(out_dir)
+    # Leave clean hosts for the next tests.
+    for host in DIRECTORS:
+        lab.run(host, "service keepalived stop >/dev/null 2>&1; rm -f %s /usr/local/sbin/keepalived-validate-config; "
+                      "ipvsadm -C; ip addr del %s/32 dev eth0 2>/dev/null; true" % (CONF, VIP), check=False)
+        lab.lab("reboot", host)
+    for rs in ("rs1", "rs2"):
+        lab.run(rs, "kill $(cat /tmp/kl-httpd.pid); rm -rf /srv/www /tmp/kl-httpd.pid", check=False)
+
+
+def test_keepalived_t_script_user_bug_in_lab(lab):
+    """Reproduce: Debian 12 keepalived 2.2.7 -t fails with script_user set (and a script in use)."""
+    conf = ("global_defs {\n%s enable_script_security\n}\nvrrp_script chk {\n script \"/bin/true\"\n}\n"
+            "vrrp_instance V {\n interface eth0\n virtual_router_id 9\n priority 100\n"
+            " track_script {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.199/32\n }\n}\n")
+    lab.run("dir2", "cat > /tmp/k-user.conf", input=conf % " script_user nobody\n")
+    lab.run("dir2", "cat > /tmp/k-root.conf", input=conf % " script_user root\n")
+    with_user = lab.run("dir2", "keepalived -t -f /tmp/k-user.conf", check=False)
+    as_root = lab.run("dir2", "keepalived -t -f /tmp/k-root.conf", check=False)
+    lab.run("dir2", "rm -f /tmp/k-user.conf /tmp/k-root.conf")
+    print("keepalived -t with script_user nobody: rc %d; with script_user root: rc %d"
+          % (with_user.returncode, as_root.returncode))
+    assert as_root.returncode == 0, as_root.stderr
+    assert with_user.returncode in (143, -15), (with_user.returncode, with_user.stderr)
+
+
+def test_converge(lab, runs):
+    rc, out = runs.play(cluster())
+    assert rc == 0, out[-5000:]
+    assert SECRET not in out  # --diff given: the config's diff is suppressed
+    for host in DIRECTORS:
+        assert recap(out, host)["failed"] == 0
+        assert lab.out(host, "stat -c %a " + CONF).strip() == "600"
+        assert lab.out(host, "pidof keepalived").strip(), "keepalived is not running on " + host
+        conf = lab.out(host, "cat " + CONF)
+        assert "auth_pass " + SECRET in conf
+        assert "digest " + hashlib.md5(PAGE.encode()).hexdigest() in conf
+    # dir1 (priority 150) is MASTER and holds the VIP; dir2 does not.
+    assert "state MASTER" in lab.out("dir1", "cat " + CONF)
+    assert "state BACKUP" in lab.out("dir2", "cat " + CONF)
+    assert wait_for(lambda: has_vip(lab, "dir1"), timeout=20), lab.out("dir1", "ip addr")
+    assert not has_vip(lab, "dir2")
+    # keepalived programmed IPVS from the configuration, on both directors.
+    for host in DIRECTORS:
+        assert wait_for(lambda: "TCP  %s:80 wlc" % VIP in lab.out(host, "ipvsadm -Ln"), timeout=10), \
+            lab.out(host, "ipvsadm -Ln")
+
+
+def test_second_run_changes_nothing(lab, runs):
+    rc, out = runs.play(cluster())
+    assert rc == 0, out[-5000:]
+    for host in DIRECTORS:
+        assert recap(out, host)["changed"] == 0, out[-5000:]
+
+
+def test_config_change_reloads_without_vip_flap(lab, runs):
+    pids = {h: keepalived_pid(lab, h) for h in DIRECTORS}
+    assert all(pids.values())
+    # Sample the VIP on both directors every 0.1 s while the change is applied.
+    for host in DIRECTORS:
+        lab.run(host, "rm -f /tmp/vipwatch; (while :; do ip -4 -o addr show dev eth0 | grep -c ' %s/32' "
+                      ">> /tmp/vipwatch; sleep 0.1; done) </dev/null >/dev/null 2>&1 & echo $! > /tmp/vipwatch.pid"
+                % VIP)
+    try:
+        rc, out = runs.play(cluster(rs2_weight=7, extra_service=True))
+        time.sleep(3)  # keepalived re-reads asynchronously after SIGHUP; watch a little longer
+    finally:
+        for host in DIRECTORS:
+            lab.run(host, "kill $(cat /tmp/vipwatch.pid)", check=False)
+    assert rc == 0, out[-5000:]
+    assert "RUNNING HANDLER [lvs.cluster.keepalived : reload keepalived]" in out
+    assert "RUNNING HANDLER [lvs.cluster.keepalived : restart keepalived]" not in out
+    for host in DIRECTORS:
+        assert recap(out, host)["changed"] >= 1
+        assert keepalived_pid(lab, host) == pids[host], "keepalived was restarted on " + host
+    samples = {h: lab.out(h, "cat /tmp/vipwatch").split() for h in DIRECTORS}
+    print("VIP samples during the reload: dir1 %d, dir2 %d" % (len(samples["dir1"]), len(samples["dir2"])))
+    assert len(samples["dir1"]) > 10
+    assert set(samples["dir1"]) == {"1"}, "the VIP left the master during the reload"
+    assert set(samples["dir2"]) == {"0"}, "the backup took the VIP during the reload"
+    for host in DIRECTORS:
+        lab.run(host, "rm -f /tmp/vipwatch /tmp/vipwatch.pid")
+
+    def reloaded(host):
+        ipvs = lab.out(host, "ipvsadm -Ln")
+        return "UDP  %s:53 rr" % VIP in ipvs and re.search(r"192\.0\.2\.22:80\s+Route\s+7\b", ipvs)
+    for host in DIRECTORS:
+        assert wait_for(lambda: reloaded(host), timeout=15), lab.out(host, "ipvsadm -Ln")
+
+
+def test_bad_variables_fail_validation_and_keep_the_old_file(lab, runs):
+    before = {h: lab.out(h, "md5sum %s" % CONF) for h in DIRECTORS}
+    pids = {h: keepalived_pid(lab, h) for h in DIRECTORS}
+    rc, out = runs.play(cluster(vrid=300))
+    assert rc != 0
+    assert "failed to validate" in out
+    assert SECRET not in out
+    for host in DIRECTORS:
+        assert recap(out, host)["failed"] == 1
+        assert lab.out(host, "md5sum %s" % CONF) == before[host]
+        assert lab.out(host, "stat -c %a " + CONF).strip() == "600"
+        assert keepalived_pid(lab, host) == pids[host]
+    assert has_vip(lab, "dir1") and not has_vip(lab, "dir2")
