@@ -32,9 +32,7 @@ setup: .lab/setup.done
 
 # The main job on the built-in lab: a DR cluster from the example inventory.
 demo: setup
-	$(LAB) run -v -t $(TOPOLOGY) -- sh -c 'ansible-playbook -i "$$LVSLAB_INVENTORY" $(DEMO_PLAYBOOK)'
-
-DEMO_PLAYBOOK ?= playbooks/demo.yml
+	$(LAB) run -v -t lab/topologies/dr.yml -- lab/demo.sh
 
 # One command inside the lab kernel, with the topology up: make lab CMD='lvslab exec dir1 -- ipvsadm -Ln'
 lab: setup
