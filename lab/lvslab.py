@@ -339,11 +339,11 @@ def cmd_down(args):
         poweroff_host(state, name)
     for seg in state["topology"]["segments"]:
         sh("ip", "link", "del", "br-" + seg, check=False, capture=True)
-    for f in (STATE_FILE, INVENTORY_FILE):
-        try:
-            os.unlink(f)
-        except FileNotFoundError:
-            pass
+    try:
+        os.unlink(STATE_FILE)
+    except FileNotFoundError:
+        pass
+    write_empty_inventory()
     sh("rm", "-rf", os.path.join(STATE_DIR, "hosts"))
     return 0
 
@@ -390,6 +390,13 @@ def inventory(state):
     return {"all": {"hosts": hostvars, "children": groups}}
 
 
+def write_empty_inventory():
+    # The inventory path always exists inside the lab (Molecule links to it
+    # before its create step brings hosts up).
+    with open(INVENTORY_FILE, "w") as f:
+        f.write("all:\n  hosts: {}\n")
+
+
 def write_inventory(state):
     import yaml
     with open(INVENTORY_FILE, "w") as f:
@@ -419,6 +426,7 @@ def cmd_guest_main(args):
         with open(args.job) as f:
             job = json.load(f)
         os.makedirs(os.path.join(STATE_DIR, "hosts"), exist_ok=True)
+        write_empty_inventory()
         env = dict(job["env"])
         env["LVSLAB_INSIDE"] = "1"
         env["LVSLAB_INVENTORY"] = INVENTORY_FILE
