@@ -53,7 +53,7 @@ test-molecule: setup
 	done
 
 bench: setup
-	$(LAB) run -v -- python tests/bench/run.py
+	$(LAB) run -v -t lab/topologies/dr.yml -- python tests/bench/run.py
 
 clean:
 	rm -rf .lab
