@@ -22,7 +22,7 @@ def _mode(service, cluster):
 
 
 def _vip(value):
-    return str(value).split("/")[0] if value is not None else None
+    return str(value).split("/", maxsplit=1)[0] if value is not None else None
 
 
 def cluster_services(cluster):

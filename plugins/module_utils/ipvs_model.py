@@ -292,7 +292,7 @@ def format_dest_rule(svc, dest):
     """One `-a` line exactly as `ipvsadm -S -n` prints it."""
     flag = {"masq": "-m", "route": "-g", "tunnel": "-i"}[dest["forward"]]
     line = "-a %s -r %s %s -w %d" % (service_name(svc), host_port(dest["address"], dest["port"]),
-                                       flag, dest["weight"])
+                                     flag, dest["weight"])
     if dest["forward"] == "tunnel":
         line += " --tun-type %s" % dest["tun_type"]
         if dest["tun_port"]:
@@ -401,7 +401,7 @@ def simulate(table, actions):
     """The table (list of (svc, dests)) after actions: the diff's 'after' in check mode too."""
     out = [(dict(s), [dict(d) for d in ds]) for s, ds in table]
     for verb, svc, dest in actions:
-        idx = [i for i, (s, _) in enumerate(out) if service_key(s) == service_key(svc)]
+        idx = [i for i, (s, _dests) in enumerate(out) if service_key(s) == service_key(svc)]
         if verb == "add-service":
             out.append((dict(svc), []))
         elif verb == "edit-service":

@@ -13,7 +13,7 @@ import re
 import traceback
 
 try:
-    from pyroute2 import IPRoute
+    from pyroute2 import IPRoute  # pylint: disable=unused-import  # modules call routing.IPRoute()
     from pyroute2.netlink.exceptions import NetlinkError
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
@@ -168,7 +168,7 @@ def normalize_route(spec, idx, link_exists):
 
 def parse_fwmark(value, field):
     s = to_text(value).strip()
-    mark, _, mask = s.partition("/")
+    mark, _sep, mask = s.partition("/")
     try:
         m = int(mark, 0)
         k = int(mask, 0) if mask else None

@@ -34,7 +34,7 @@ description:
     is restored the same way.
   - Every input is validated before anything changes; an interface that does not exist fails the
     task, naming it, and changes nothing.
-author: lvs.cluster developers
+author: lvs.cluster developers (!UNKNOWN)
 options:
   interfaces:
     description:

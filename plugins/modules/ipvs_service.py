@@ -121,8 +121,10 @@ requirements:
   - the C(ip_vs) kernel module
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The diff shows the affected service in C(ipvsadm-save -n) format, before and after.
@@ -132,7 +134,7 @@ seealso:
   - module: lvs.cluster.ipvs_table
   - module: lvs.cluster.ipvs_info
 author:
-  - lvs.cluster contributors
+  - lvs.cluster contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

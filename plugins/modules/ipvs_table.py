@@ -39,8 +39,10 @@ requirements:
   - pyroute2 >= 0.7.2 on the managed host
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The diff is the whole table in C(ipvsadm-save -n) format.
@@ -48,7 +50,7 @@ seealso:
   - module: lvs.cluster.ipvs_service
   - module: lvs.cluster.ipvs_save
 author:
-  - lvs.cluster contributors
+  - lvs.cluster contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -111,7 +113,7 @@ def desired_table(services):
             dests.append(model.normalize_dest(d, svc, field="%s.destinations[%d]" % (field, j)))
         model.check_unique(dests, model.dest_key, field + ".destinations")
         table.append((svc, dests))
-    model.check_unique([s for s, _ in table], model.service_key, "services")
+    model.check_unique([s for s, _dests in table], model.service_key, "services")
     return table
 
 
@@ -132,7 +134,7 @@ def main():
         after = model.simulate(current, actions)
 
     result = dict(changed=bool(actions), actions=[model.describe(a) for a in actions],
-                  counts={"services": len(after), "destinations": sum(len(d) for _, d in after)})
+                  counts={"services": len(after), "destinations": sum(len(d) for _svc, d in after)})
     if module._diff:
         result["diff"] = common.table_diff(current, actions)
     module.exit_json(**result)

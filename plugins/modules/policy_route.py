@@ -27,7 +27,7 @@ description:
     and rules, the rt_tables.d file and the state file.
   - Every input is validated first (addresses, priority range, table number and name against the
     existing C(rt_tables) entries, devices); an error names the field and changes nothing.
-author: lvs.cluster developers
+author: lvs.cluster developers (!UNKNOWN)
 requirements:
   - pyroute2 (0.7 or later)
 options:
@@ -184,7 +184,9 @@ def main():
     old = persist.read_json(spath) or {}
     ipr = routing.IPRoute()
     try:
-        exists = lambda dev: routing.link_index(ipr, dev) is not None  # noqa: E731
+        def exists(dev):
+            return routing.link_index(ipr, dev) is not None
+
         try:
             if p["state"] == "present":
                 routing.validate_table(name, p["table_id"], routing.read_rt_tables(exclude=rt_path))
@@ -252,7 +254,7 @@ def main():
     if p["state"] == "present":
         data = {"table": {"name": name, "id": tid}, "routes": routes, "rules": rules,
                 "rt_tables": rt_path}
-    state_changed, _ = persist.sync_state(module, "policy_route", name, data)
+    state_changed, _state = persist.sync_state(module, "policy_route", name, data)
     result["changed"] = bool(actions or rt_after != rt_before or state_changed)
     if module._diff:
         def show(st):

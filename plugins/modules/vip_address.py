@@ -30,7 +30,7 @@ description:
     C(update-rc.d) (runlevel S, after C($network)) and the systemd unit C(lvs-cluster-net.service)
     (oneshot, enabled in C(multi-user.target)). The hook is removed with the last state file."
   - Inputs are validated before anything changes; a bad address fails naming it.
-author: lvs.cluster developers
+author: lvs.cluster developers (!UNKNOWN)
 requirements:
   - pyroute2 (0.7 or later)
 options:
@@ -125,8 +125,6 @@ state_file:
   sample: /etc/lvs-cluster/vip-lo.json
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.lvs.cluster.plugins.module_utils import persist
 from ansible_collections.lvs.cluster.plugins.module_utils import routing
@@ -195,7 +193,7 @@ def main():
             for k in ("kind", "name", "version"):
                 if data:
                     data.pop(k, None)
-            changed, _ = persist.sync_state(module, "vip", dev, data)
+            changed, _state = persist.sync_state(module, "vip", dev, data)
             result["changed"] = changed
             module.exit_json(**result)
 
@@ -262,7 +260,7 @@ def main():
     data = None
     if new_list:
         data = {"interface": dev, "type": dtype, "created": created, "addresses": new_list}
-    state_changed, _ = persist.sync_state(module, "vip", dev, data)
+    state_changed, _state = persist.sync_state(module, "vip", dev, data)
     result["changed"] = bool(to_add or to_del or need_create or remove_dev or state_changed)
     if module._diff:
         result["diff"] = {"before_header": "%s addresses" % dev, "after_header": "%s addresses" % dev,
