@@ -92,7 +92,7 @@ def test_simulate_matches_plan():
     other = svc(port=443)
     actions = m.plan_table(table, [(other, [d1])], purge=True)
     after = m.simulate(table, actions)
-    assert [m.service_key(x) for x, _ in after] == [m.service_key(other)]
+    assert [m.service_key(x) for x, _dests in after] == [m.service_key(other)]
     assert m.plan_table(after, [(other, [d1])], purge=True) == []
 
 

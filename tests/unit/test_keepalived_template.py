@@ -32,7 +32,7 @@ NETNS_SETUP = ("ip link add eth0 type veth peer name eth1 && ip link add eth2 ty
 def can_unshare():
     try:
         return subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP + "true"],
-                              capture_output=True).returncode == 0
+                              capture_output=True, check=False).returncode == 0
     except FileNotFoundError:
         return False
 
@@ -46,7 +46,7 @@ def in_netns(cmd):
     if not UNSHARE:
         pytest.skip("unshare -n with veth interfaces is not possible here (needs root)")
     return subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP + cmd],
-                          capture_output=True, text=True)
+                          capture_output=True, check=False, text=True)
 
 
 def keepalived_t(path):
@@ -222,7 +222,10 @@ def inventory(tmp):
                 "type": "DNS_CHECK", "dns_type": "A", "name": "example.org", "connect_port": 53}},
         ],
     }]
-    host = lambda name, **hv: dict(hv, keepalived_config_path=os.path.join(tmp, name + ".conf"))  # noqa: E731
+
+    def host(name, **hv):
+        return dict(hv, keepalived_config_path=os.path.join(tmp, name + ".conf"))
+
     return {
         "all": {
             "vars": {
@@ -281,12 +284,12 @@ def rendered(tmp_path_factory):
                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0")
     cmd = "%s -i %s %s --diff -v" % (os.path.join(REPO, ".venv", "bin", "ansible-playbook"),
-                                    inv, os.path.join(tmp, "play.yml"))
+                                     inv, os.path.join(tmp, "play.yml"))
     if UNSHARE:
-        p = subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP + cmd], capture_output=True,
+        p = subprocess.run(["unshare", "-n", "sh", "-c", NETNS_SETUP + cmd], capture_output=True, check=False,
                            text=True, env=env, cwd=REPO)
     else:
-        p = subprocess.run(cmd + " -e keepalived_validate=false", shell=True, capture_output=True,
+        p = subprocess.run(cmd + " -e keepalived_validate=false", shell=True, capture_output=True, check=False,
                            text=True, env=env, cwd=REPO)
     out = p.stdout + p.stderr
     files = {}
@@ -437,7 +440,11 @@ def test_every_checker_and_digest_from(rendered):
     assert [value(http, k) for k in ("connect_timeout", "retry", "delay_before_retry")] == ["5", "2", "1"]
     urls = [n["children"] for n in blocks(http, "url")]
     web = os.path.join(rendered["tmp"], "www")
-    md5 = lambda name: hashlib.md5(open(os.path.join(web, name), "rb").read()).hexdigest()  # noqa: E731
+
+    def md5(name):
+        with open(os.path.join(web, name), "rb") as f:
+            return hashlib.md5(f.read()).hexdigest()
+
     assert leaves(urls[0]) == ["path /", "digest " + md5("index.html"), "status_code 200"]
     assert leaves(urls[1]) == ["path /health.txt", "digest " + md5("health.txt")]
     assert leaves(urls[2]) == ["path /fixed", "digest 3ef1267da49c9567b0243dc4be39653a", "status_code 200"]

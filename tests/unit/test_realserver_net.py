@@ -24,7 +24,7 @@ def test_parse_rt_tables():
     e = routing.parse_rt_tables(RT, "rt")
     assert (100, "lvs_nat", "rt") in e and (101, "hexed", "rt") in e
     assert (255, "local", "rt") in e
-    assert not any(n == "inr.ruhep" for _, n, _ in e)
+    assert not any(n == "inr.ruhep" for _num, n, _kind in e)
     assert len(e) == 6
 
 
@@ -63,7 +63,9 @@ def test_normalize_rule():
 
 
 def test_normalize_route():
-    exists = lambda d: d == "eth0"  # noqa: E731
+    def exists(d):
+        return d == "eth0"
+
     r = routing.normalize_route({"gateway": "192.0.2.11", "dev": "eth0"}, 0, exists)
     assert r == {"dest": "default", "gateway": "192.0.2.11", "dev": "eth0", "metric": None, "family": 4}
     assert routing.route_text(r) == "default via 192.0.2.11 dev eth0"
