@@ -10,7 +10,7 @@
 #
 #   tests/sanity.sh                       # all sanity tests
 #   tests/sanity.sh --test pep8           # one sanity test
-#   tests/sanity.sh units                 # ansible-test units
+#   tests/sanity.sh units                 # ansible-test units, pure-logic tests
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${VENV:-$REPO/.venv}"
@@ -70,4 +70,10 @@ mkdir -p "$HOME/.ansible/test/cache"
 cp "$REPO/tests/sanity/get_pip.py" "$HOME/.ansible/test/cache/get_pip_${PIP_VERSION//./_}.py"
 # The collections the roles depend on (ansible.posix, ...) come with the
 # `ansible` package in the venv; ansible-test finds them next to ansible-core.
+if [ "$COMMAND" = units ] && [ $# -eq 0 ]; then
+  # The pure-logic unit tests. test_keepalived_template.py and
+  # test_realserver_windows.py run ansible-playbook/ansible-doc against the
+  # repository's .venv and .lab/collections; `make test-unit` runs them.
+  set -- tests/unit/test_ipvs_model.py tests/unit/test_realserver_net.py
+fi
 exec "$VENV/bin/ansible-test" "$COMMAND" --python "$PYTHON_VERSION" --local --color no "$@"
