@@ -230,6 +230,17 @@ def analyse(reqs, t_from, t_to):
 
 # ---------------------------------------------------------------- faults
 
+def start_syslog(host):
+    """Benchmark instrumentation: a syslog daemon so keepalived's log can be read."""
+    run(host, "pidof syslogd >/dev/null || busybox syslogd -O /var/log/messages", check=False)
+
+
+def restart_keepalived():
+    for h in (BACKUP, MASTER):
+        if lvslab.pid_alive(lvslab.host_pid(h)):
+            run(h, "service keepalived restart", check=False)
+
+
 def keepalived_pids(host):
     return run(host, "pidof keepalived || true").stdout.split()
 
@@ -253,6 +264,7 @@ def fault_poweroff():
 
 def restore_poweroff():
     lab("poweron", MASTER)
+    start_syslog(MASTER)
 
 
 def fault_cut():
@@ -314,7 +326,14 @@ def bench_fault(name, setting):
             t_in = wait_for(lambda: "192.0.2.21" in (ipvs_realservers(MASTER) or []), 60,
                             "keepalived to re-add rs1")
             result["rs_readded_s"] = round(t_in - t_restore, 3)
-        wait_steady(timeout=120)
+        try:
+            wait_steady(timeout=45)
+        except RuntimeError as exc:
+            # Record what went wrong, then restart keepalived so the next fault starts clean.
+            result["restore_problem"] = "%s; state: %s" % (exc, diagnose())
+            log("   RESTORE PROBLEM: %s" % result["restore_problem"])
+            restart_keepalived()
+            wait_steady(timeout=60)
         result["restore_s"] = round(time.time() - t_restore, 3)
         time.sleep(2.0)
     finally:
@@ -338,19 +357,35 @@ def bench_fault(name, setting):
     return result
 
 
+def diagnose():
+    """What the directors look like (for a failed fault run)."""
+    out = {"holders": holders()}
+    for h in DIRECTORS:
+        if not lvslab.pid_alive(lvslab.host_pid(h)):
+            out[h] = "powered off"
+            continue
+        out[h] = {"ipvs": ipvs_realservers(h),
+                  "keepalived": run(h, "pidof keepalived || echo none", check=False).stdout.strip(),
+                  "addr": run(h, "ip -o addr show dev eth0 | awk '{print $4}' | tr '\\n' ' '; "
+                             "ip -o link show dev eth0 | grep -o 'state [A-Z]*'", check=False).stdout.strip(),
+                  "log": run(h, "grep -i keepalived /var/log/messages 2>/dev/null | tail -n 25", check=False).stdout.strip()}
+    return json.dumps(out, indent=1)
+
+
 # ---------------------------------------------------------------- cluster set-up
 
 def ansible(args, what):
     t0 = time.time()
     log("== %s: ansible-playbook %s" % (what, " ".join(args)))
-    p = subprocess.run(["ansible-playbook"] + args, cwd=REPO, capture_output=True, text=True)
     path = os.path.join(OUT, "bench-%s.log" % what.replace(" ", "-"))
-    with open(path, "w") as f:
-        f.write(p.stdout + p.stderr)
-    recap = p.stdout[p.stdout.rfind("PLAY RECAP"):] if "PLAY RECAP" in p.stdout else p.stdout[-3000:]
+    with open(path, "w") as f:  # written as it runs: follow it with tail -f
+        p = subprocess.run(["ansible-playbook"] + args, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    with open(path) as f:
+        text = f.read()
+    recap = text[text.rfind("PLAY RECAP"):] if "PLAY RECAP" in text else text[-3000:]
     print(recap.rstrip(), flush=True)
     if p.returncode != 0:
-        print(p.stdout[-6000:], p.stderr[-3000:], flush=True)
+        print(text[-8000:], flush=True)
         raise RuntimeError("%s failed (exit %d); full log in %s" % (what, p.returncode, path))
     dt = time.time() - t0
     log("   %s took %.1f s (log %s)" % (what, dt, path))
@@ -475,6 +510,8 @@ def main():
         if os.environ.get("BENCH_SKIP_SITE") != "1":
             report["site_s"] = round(build_cluster(), 1)
         wait_for(lambda: holds_vip(MASTER), 30, "the VIP on %s after site.yml" % MASTER)
+        for h in DIRECTORS:
+            start_syslog(h)
         for setting in settings:
             if setting != "v2-1s" or settings.index(setting) > 0:
                 report.setdefault("apply_s", {})[setting] = round(apply_setting(setting), 1)
@@ -484,12 +521,14 @@ def main():
                 except Exception as exc:
                     rc = 1
                     log("   FAILED: %s" % exc)
+                    log("   state: %s" % diagnose())
                     report["results"].append({"fault": name, "setting": setting, "error": str(exc)})
                     # try to put the cluster back for the next fault
                     for fix in (lambda: lab("mend", MASTER),
                                 lambda: lvslab.pid_alive(lvslab.host_pid(MASTER)) or lab("poweron", MASTER),
                                 lambda: run(MASTER, "service keepalived start", check=False),
-                                lambda: run("rs1", "service lvs-test-web start", check=False)):
+                                lambda: run("rs1", "service lvs-test-web start", check=False),
+                                restart_keepalived):
                         try:
                             fix()
                         except Exception as e2:
