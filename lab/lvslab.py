@@ -380,7 +380,8 @@ def inventory(state):
         for g in host.get("groups", []) or ["ungrouped"]:
             groups.setdefault(g, {"hosts": {}})["hosts"][name] = None
         hostvars[name] = {
-            "ansible_connection": "community.docker.nsenter",
+            # community.docker.nsenter with pipelining (lab/connection_plugins).
+            "ansible_connection": "lvslab_nsenter",
             # Read at every task: a reboot gives the host a new init PID.
             "ansible_nsenter_pid": "{{ lookup('ansible.builtin.file', '%s/pid') }}" % host_dir(name),
             "ansible_python_interpreter": "/usr/bin/python3",
@@ -480,6 +481,9 @@ def cmd_run(args):
     keep.setdefault("HOME", "/root")
     keep["PATH"] = "%s:%s:/usr/sbin:/usr/bin:/sbin:/bin" % (os.path.join(LAB_HOME, "bin"), venv_bin)
     keep["LVSLAB_OUT"] = out
+    # Ansible inside the lab: the lab's connection plugin, pipelined.
+    keep.setdefault("ANSIBLE_CONNECTION_PLUGINS", os.path.join(LAB_HOME, "connection_plugins"))
+    keep.setdefault("ANSIBLE_PIPELINING", "True")
     keep["PYTHONDONTWRITEBYTECODE"] = "1"
     job = {"argv": argv, "cwd": os.getcwd(), "env": keep, "topology": topology}
     with open(os.path.join(out, "job.json"), "w") as f:

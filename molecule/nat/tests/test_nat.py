@@ -1,0 +1,66 @@
+"""LVS-NAT (seed 001) built by lvs.cluster.site: port mapping, policy routing, sync group."""
+import subprocess
+import time
+
+import testinfra
+
+WAN_VIP = "203.0.113.100"
+LAN_VIP = "192.0.2.254"
+
+
+def host(name):
+    return testinfra.get_host("lvslab://" + name)
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def vips(name):
+    return [v for v in (WAN_VIP, LAN_VIP) if v + "/" in host(name).check_output("ip -o -4 addr show")]
+
+
+def test_master_holds_both_vips_backup_none():
+    assert wait_for(lambda: vips("dir1") == [WAN_VIP, LAN_VIP])
+    assert vips("dir2") == []
+
+
+def test_directors_forward_and_map_ports():
+    for name in ("dir1", "dir2"):
+        d = host(name)
+        assert d.check_output("sysctl -n net.ipv4.ip_forward") == "1"
+        rules = d.check_output("ipvsadm -S -n")
+        assert "-a -t %s:80 -r 192.0.2.21:8001 -m -w 1" % WAN_VIP in rules
+        assert "-a -t %s:80 -r 192.0.2.22:8002 -m -w 1" % WAN_VIP in rules
+
+
+def test_real_servers_reply_through_the_lan_vip_only_from_their_service_address():
+    rs1 = host("rs1")
+    assert "from 192.0.2.21 lookup lvs_nat" in rs1.check_output("ip rule show")
+    assert "default via %s dev eth0" % LAN_VIP in rs1.check_output("ip route show table lvs_nat")
+    # Other traffic keeps the main table (no default route there in this lab).
+    assert "default" not in rs1.check_output("ip route show table main")
+
+
+def test_client_reaches_both_real_servers_through_the_wan_vip():
+    client = host("client")
+    answers = [client.check_output("curl -s --max-time 5 http://%s/" % WAN_VIP) for _ in range(4)]
+    assert sorted(set(answers)) == ["rs1", "rs2"], answers
+
+
+def test_lan_failure_moves_both_vips_together():
+    # Seed 001's `ifdown eth1` test: the sync group moves the WAN VIP too.
+    subprocess.run(["lvslab", "cut", "dir1", "eth1"], check=True)
+    try:
+        assert wait_for(lambda: vips("dir2") == [WAN_VIP, LAN_VIP], timeout=20)
+        assert wait_for(lambda: vips("dir1") == [], timeout=10)
+        client = host("client")
+        assert wait_for(lambda: client.run("curl -s --max-time 2 http://%s/" % WAN_VIP).stdout in ("rs1", "rs2"))
+    finally:
+        subprocess.run(["lvslab", "mend", "dir1", "eth1"], check=True)
+    assert wait_for(lambda: vips("dir1") == [WAN_VIP, LAN_VIP], timeout=30)
