@@ -1,0 +1,54 @@
+"""Day-2 playbooks on the DR cluster: rolling drain under load, status."""
+import json
+import os
+import subprocess
+import time
+
+import testinfra
+
+VIP = "192.0.2.100"
+REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
+
+
+def host(name):
+    return testinfra.get_host("lvslab://" + name)
+
+
+def playbook(name, *extra):
+    argv = ["ansible-playbook", "-i", os.environ.get("LVSLAB_INVENTORY", "/run/lab/inventory.yml"),
+            "-i", os.path.join(REPO, "inventories", "lab-dr"), "lvs.cluster." + name] + list(extra)
+    return subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
+
+
+def test_rolling_drain_of_a_real_server_fails_no_request():
+    client = host("client")
+    # A bounded request loop (300 requests, 10 ms apart), one process in the client.
+    client.run("rm -f /tmp/load.out; (n=0; while [ $n -lt 300 ]; do "
+               "curl -s -o /dev/null --max-time 2 -w '%%{http_code}\\n' http://%s/ || echo fail; "
+               "n=$((n+1)); sleep 0.01; done > /tmp/load.out; touch /tmp/load.done) "
+               "</dev/null >/dev/null 2>&1 &" % VIP)
+    res = playbook("rolling_maintenance", "-e", "lvs_maintenance_hosts=rs1")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    deadline = time.time() + 120
+    while client.run("test -e /tmp/load.done").rc != 0 and time.time() < deadline:
+        time.sleep(1)
+    codes = client.check_output("cat /tmp/load.out").split()
+    assert len(codes) == 300
+    assert set(codes) == {"200"}, [c for c in codes if c != "200"][:5]
+    # The weight is back on both directors.
+    for name in ("dir1", "dir2"):
+        assert "-a -t %s:80 -r 192.0.2.21:80 -g -w 100" % VIP in host(name).check_output("ipvsadm -S -n")
+
+
+def test_status_playbook_prints_a_table_and_writes_json():
+    out = "/tmp/lvs-status.json"
+    res = playbook("status", "-e", "lvs_status_json=" + out)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert "VRRP VI_WEB: MASTER 192.0.2.100" in res.stdout
+    assert "-> 192.0.2.21:80" in res.stdout
+    with open(out) as f:
+        status = json.load(f)
+    assert status["dir1"]["vrrp"][0]["state"] == "MASTER"
+    assert status["dir2"]["vrrp"][0]["state"] == "BACKUP"
+    weights = {d["address"]: d["weight"] for d in status["dir1"]["services"][0]["destinations"]}
+    assert weights == {"192.0.2.21": 100, "192.0.2.22": 100}
