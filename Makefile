@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo lab test test-unit test-lab test-molecule bench clean
+.PHONY: setup demo lab test test-unit test-lab test-molecule sanity bench clean
 
 setup: .lab/setup.done
 
@@ -38,10 +38,14 @@ demo: setup
 lab: setup
 	$(LAB) run -t $(TOPOLOGY) -- sh -c '$(CMD)'
 
-test: setup test-unit test-lab test-molecule
+test: setup sanity test-unit test-lab test-molecule
 
 test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+# ansible-test sanity on a copy of the collection at .lab/sanity/ansible_collections/lvs/cluster
+sanity: setup
+	tests/sanity.sh
 
 test-lab: setup
 	$(LAB) run -v -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no tests/lab
