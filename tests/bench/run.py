@@ -25,6 +25,7 @@ Environment: BENCH_SETTINGS (default "v2-1s,v3-0.1s"), BENCH_FAULTS
 """
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -245,10 +246,34 @@ def keepalived_pids(host):
     return run(host, "pidof keepalived || true").stdout.split()
 
 
+def host_processes(host, comm):
+    """Controller-side PIDs of the host's processes named comm (same PID namespace as its init)."""
+    init = lvslab.host_pid(host)
+    ns = os.readlink("/proc/%d/ns/pid" % init)
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % entry) as f:
+                if f.read().strip() != comm:
+                    continue
+            if os.readlink("/proc/%s/ns/pid" % entry) == ns:
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
 def fault_kill():
-    pids = keepalived_pids(MASTER)
-    run(MASTER, "kill -KILL %s" % " ".join(pids))
-    return "SIGKILL keepalived on %s (pids %s)" % (MASTER, " ".join(pids))
+    # Signalled from the controller: no process start between the fault's
+    # timestamp and the kill (an nsenter costs 0.1-1 s on a loaded lab).
+    pids = host_processes(MASTER, "keepalived")
+    if not pids:
+        raise RuntimeError("no keepalived on %s" % MASTER)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return "SIGKILL keepalived on %s (%d processes)" % (MASTER, len(pids))
 
 
 def restore_kill():
