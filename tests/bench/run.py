@@ -271,6 +271,11 @@ def fault_kill():
     pids = host_processes(MASTER, "keepalived")
     if not pids:
         raise RuntimeError("no keepalived on %s" % MASTER)
+    # Freeze them all first: killed one by one, a surviving keepalived parent
+    # respawns its children, and the children get SIGTERM on the parent's
+    # death (a graceful stop that drops the VIP) - not the crash wanted here.
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     return "SIGKILL keepalived on %s (%d processes)" % (MASTER, len(pids))
