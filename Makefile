@@ -38,7 +38,11 @@ demo: setup
 lab: setup
 	$(LAB) run -t $(TOPOLOGY) -- sh -c '$(CMD)'
 
-test: setup sanity test-unit test-lab test-molecule
+test: setup sanity lint test-unit test-lab test-molecule
+
+# ansible-lint, production profile, on roles and playbooks (.ansible-lint).
+lint: setup
+	$(VENV)/bin/ansible-lint roles/ playbooks/
 
 test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit

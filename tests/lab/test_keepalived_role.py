@@ -183,7 +183,7 @@ def test_config_change_reloads_without_vip_flap(lab, runs):
     assert len(handler) == 2, out[-5000:]
     assert "changed: [dir1]" in handler[1].split("PLAY RECAP")[0]
     assert "changed: [dir2]" in handler[1].split("PLAY RECAP")[0]
-    assert "RUNNING HANDLER [lvs.cluster.keepalived : restart keepalived]" not in out
+    assert "RUNNING HANDLER [lvs.cluster.keepalived : Restart keepalived]" not in out
     for host in DIRECTORS:
         assert recap(out, host)["changed"] >= 1
         assert keepalived_pid(lab, host) == pids[host], "keepalived was restarted on " + host
