@@ -60,7 +60,7 @@ def test_lan_failure_moves_both_vips_together():
         assert wait_for(lambda: vips("dir2") == [WAN_VIP, LAN_VIP], timeout=20)
         assert wait_for(lambda: vips("dir1") == [], timeout=10)
         client = host("client")
-        assert wait_for(lambda: client.run("curl -s --max-time 2 http://%s/" % WAN_VIP).stdout in ("rs1", "rs2"))
+        assert wait_for(lambda: client.run("curl -s --max-time 2 http://%s/" % WAN_VIP).stdout.strip() in ("rs1", "rs2"))
     finally:
         subprocess.run(["lvslab", "mend", "dir1", "eth1"], check=True)
     assert wait_for(lambda: vips("dir1") == [WAN_VIP, LAN_VIP], timeout=30)
