@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LAB := lab/bin/lvslab
 TOPOLOGY ?= lab/topologies/dr.yml
-SCENARIOS ?= smoke dr
+SCENARIOS ?= smoke dr nat tun
 # Debian packages: the lab kernel, and what lab hosts (the machine's root,
 # seen read-only) run: keepalived, ipvsadm, a web server, pyroute2.
 APT_PACKAGES := user-mode-linux kmod keepalived ipvsadm iproute2 iputils-ping arping \
