@@ -7,7 +7,9 @@ costs one nsenter (about 0.1 s). Host specs: ``lvslab://HOST`` or, with
 ``all``.
 """
 import subprocess
+import time
 
+import testinfra
 from testinfra.backend import BACKENDS, base
 
 import lvslab
@@ -42,3 +44,18 @@ class LvslabBackend(base.BaseBackend):
 
 def register():
     BACKENDS[LvslabBackend.NAME] = "lvslab_testinfra.LvslabBackend"
+
+
+def host(name):
+    """A testinfra host for a lab host (register() first)."""
+    return testinfra.get_host("lvslab://" + name)
+
+
+def wait_for(predicate, timeout=15.0, step=0.2):
+    """Poll predicate until it is true or timeout seconds pass; its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

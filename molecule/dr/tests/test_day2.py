@@ -4,14 +4,11 @@ import os
 import subprocess
 import time
 
-import testinfra
+from lvslab_testinfra import host
 
 VIP = "192.0.2.100"
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
 
-
-def host(name):
-    return testinfra.get_host("lvslab://" + name)
 
 
 def playbook(name, *extra):

@@ -1,25 +1,13 @@
 """LVS-DR built by lvs.cluster.site, checked from the hosts and with real traffic."""
 import re
 import subprocess
-import time
 
 import pytest
-import testinfra
+from lvslab_testinfra import host, wait_for
 
 VIP = "192.0.2.100"
 
 
-def host(name):
-    return testinfra.get_host("lvslab://" + name)
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def holds_vip(name):

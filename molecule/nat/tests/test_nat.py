@@ -1,24 +1,12 @@
 """LVS-NAT (seed 001) built by lvs.cluster.site: port mapping, policy routing, sync group."""
 import subprocess
-import time
 
-import testinfra
+from lvslab_testinfra import host, wait_for
 
 WAN_VIP = "203.0.113.100"
 LAN_VIP = "192.0.2.254"
 
 
-def host(name):
-    return testinfra.get_host("lvslab://" + name)
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def vips(name):

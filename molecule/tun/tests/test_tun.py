@@ -1,22 +1,10 @@
 """LVS-TUN built by lvs.cluster.site: IPIP to the real servers, VIP on tunl0."""
-import time
 
-import testinfra
+from lvslab_testinfra import host, wait_for
 
 VIP = "192.0.2.100"
 
 
-def host(name):
-    return testinfra.get_host("lvslab://" + name)
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_directors_tunnel_to_the_real_servers():
