@@ -78,18 +78,11 @@ options:
     type: str
     choices: [present, drained, absent]
     default: present
-requirements:
-  - pyroute2 >= 0.7.2 on the managed host
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 seealso:
   - module: lvs.cluster.ipvs_service
   - module: lvs.cluster.ipvs_info
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 author:
   - lvs.cluster contributors (!UNKNOWN)
 """

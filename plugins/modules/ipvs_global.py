@@ -48,15 +48,8 @@ options:
         description: Sync ID (0..255) that tells clusters on one network apart.
         type: int
         default: 0
-requirements:
-  - pyroute2 >= 0.7.2 on the managed host
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 author:
   - lvs.cluster contributors (!UNKNOWN)
 """

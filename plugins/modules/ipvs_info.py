@@ -26,15 +26,12 @@ options:
     description: Also return the table as C(ipvsadm-save -n) rules text.
     type: bool
     default: true
-requirements:
-  - pyroute2 >= 0.7.2 on the managed host
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: Reads only; there is nothing to diff.
     support: none
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 author:
   - lvs.cluster contributors (!UNKNOWN)
 """

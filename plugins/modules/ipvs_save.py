@@ -26,17 +26,10 @@ options:
     description: File mode.
     type: raw
     default: "0600"
-requirements:
-  - pyroute2 >= 0.7.2 on the managed host
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 seealso:
   - module: lvs.cluster.ipvs_table
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 author:
   - lvs.cluster contributors (!UNKNOWN)
 """

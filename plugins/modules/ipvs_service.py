@@ -116,16 +116,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-requirements:
-  - pyroute2 >= 0.7.2 on the managed host
-  - the C(ip_vs) kernel module
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 notes:
   - The diff shows the affected service in C(ipvsadm-save -n) format, before and after.
   - The kernel table does not survive a reboot; see M(lvs.cluster.ipvs_save).
@@ -133,6 +123,8 @@ seealso:
   - module: lvs.cluster.ipvs_dest
   - module: lvs.cluster.ipvs_table
   - module: lvs.cluster.ipvs_info
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 author:
   - lvs.cluster contributors (!UNKNOWN)
 """

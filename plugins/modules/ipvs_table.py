@@ -35,20 +35,13 @@ options:
       - Without it, services and real servers are only added or updated.
     type: bool
     default: false
-requirements:
-  - pyroute2 >= 0.7.2 on the managed host
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
 notes:
   - The diff is the whole table in C(ipvsadm-save -n) format.
 seealso:
   - module: lvs.cluster.ipvs_service
   - module: lvs.cluster.ipvs_save
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 author:
   - lvs.cluster contributors (!UNKNOWN)
 """
