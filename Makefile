@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo lab test test-unit test-lab test-molecule sanity bench clean
+.PHONY: setup demo lab docs test test-unit test-lab test-molecule sanity bench clean
 
 setup: .lab/setup.done
 
@@ -39,6 +39,11 @@ lab: setup
 	$(LAB) run -t $(TOPOLOGY) -- sh -c '$(CMD)'
 
 test: setup sanity lint test-unit test-lab test-molecule
+
+# The collection's reference, by antsibull-docs from the built and installed
+# tarball (docs/build.sh): docs/reference/ (committed) and the HTML site .lab/docs/html.
+docs: setup
+	docs/build.sh
 
 # ansible-lint, production profile, on roles and playbooks (.ansible-lint).
 lint: setup
