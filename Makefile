@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo lab docs test test-unit test-lab test-molecule sanity bench clean
+.PHONY: setup demo lab docs ee test test-unit test-lab test-molecule sanity bench clean
 
 setup: .lab/setup.done
 
@@ -44,6 +44,15 @@ test: setup sanity lint test-unit test-lab test-molecule
 # tarball (docs/build.sh): docs/reference/ (committed) and the HTML site .lab/docs/html.
 docs: setup
 	docs/build.sh
+
+# The execution environment's build context (execution-environment.yml, ansible-builder
+# create) in .lab/ee/context, with the collection's tarball; building the image from
+# it needs podman or docker.
+ee: setup
+	rm -rf .lab/ee && mkdir -p .lab/ee
+	ansible-galaxy collection build --output-path .lab/ee .
+	mv .lab/ee/lvs-cluster-*.tar.gz .lab/ee/lvs-cluster.tar.gz
+	ansible-builder create -f execution-environment.yml -c .lab/ee/context --output-filename Containerfile
 
 # ansible-lint, production profile, on roles and playbooks (.ansible-lint).
 lint: setup

@@ -1,12 +1,15 @@
 """The collection as Galaxy ships it: build the tarball, install it into a clean
 path (no network, --no-deps), read every module's and role's documentation
-from the installed copy with ansible-doc, lint it with antsibull-docs, and
-check that the committed reference pages (docs/reference, docs/build.sh) are
-what antsibull-docs makes of the installed copy."""
+from the installed copy with ansible-doc, lint it with antsibull-docs, check
+that the committed reference pages (docs/reference, docs/build.sh) are what
+antsibull-docs makes of the installed copy, and make the execution
+environment's build context from the tarball."""
 import difflib
 import glob
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -182,3 +185,43 @@ def test_reference_page_renders_without_errors(page):
     docutils_core.publish_doctree(source, source_path=page, settings_overrides={
         "halt_level": 3, "report_level": 4, "raw_enabled": True, "file_insertion_enabled": False})
 
+
+def test_execution_environment_build_context(installed, tmp_path):
+    """`ansible-builder create` on execution-environment.yml (no container runtime needed for
+    that), then what the Containerfile's galaxy and builder stages would run, here: the
+    collection installed from the context's requirements.yml, and the context's own
+    introspect.py reading the installed collection's dependencies (meta/execution-environment.yml)."""
+    env = dict(installed["env"], PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    shutil.copy(os.path.join(REPO, "execution-environment.yml"), str(tmp_path))
+    # where `make ee` puts the tarball, relative to the definition
+    (tmp_path / ".lab" / "ee").mkdir(parents=True)
+    shutil.copy(installed["tarball"], str(tmp_path / ".lab" / "ee" / "lvs-cluster.tar.gz"))
+    _run([os.path.join(BIN, "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", "context",
+          "--output-filename", "Containerfile"], cwd=str(tmp_path), env=env)
+
+    context = tmp_path / "context"
+    containerfile = (context / "Containerfile").read_text()
+    assert "ansible-galaxy collection install $ANSIBLE_GALAXY_CLI_COLLECTION_OPTS -r requirements.yml" in containerfile
+    assert "introspect.py introspect --write-bindep=" in containerfile
+    assert "/output/scripts/install-from-bindep" in containerfile
+    build = context / "_build"
+    with tarfile.open(str(build / "collections" / "lvs-cluster.tar.gz")) as tar:
+        assert "meta/execution-environment.yml" in tar.getnames()
+
+    # galaxy stage: COPY _build /build; WORKDIR /build; ansible-galaxy collection install -r requirements.yml
+    # (into an empty path that is the only one configured: else "already installed" skips it)
+    collections = tmp_path / "collections"
+    out = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps",
+                "-r", "requirements.yml", "--collections-path", str(collections)],
+               cwd=str(build), env=dict(env, ANSIBLE_COLLECTIONS_PATH=str(collections)))
+    assert (collections / "ansible_collections" / "lvs" / "cluster" / "MANIFEST.json").is_file(), out
+    # builder stage: introspect.py writes what pip and bindep install into the image
+    _run([sys.executable, str(build / "scripts" / "introspect.py"), "introspect", str(collections),
+          "--write-pip", str(tmp_path / "pip.txt"), "--write-bindep", str(tmp_path / "bindep.txt")],
+         cwd=str(tmp_path), env=env)
+    pip = (tmp_path / "pip.txt").read_text()
+    bindep = (tmp_path / "bindep.txt").read_text()
+    for requirement in ("pyroute2>=0.7.2", "netaddr>=0.8.0"):
+        assert re.search(r"^%s +# from collection lvs\.cluster$" % re.escape(requirement), pip, re.M), pip
+    for package in ("keepalived", "ipvsadm"):
+        assert re.search(r"^%s \[[^]]*platform:rpm[^]]*\] +# from collection lvs\.cluster$" % package, bindep, re.M), bindep
