@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LAB := lab/bin/lvslab
 TOPOLOGY ?= lab/topologies/dr.yml
-SCENARIOS ?= smoke dr nat tun
+SCENARIOS ?= smoke dr nat tun failover
 # Debian packages: the lab kernel, and what lab hosts (the machine's root,
 # seen read-only) run: keepalived, ipvsadm, a web server, pyroute2.
 APT_PACKAGES := user-mode-linux kmod keepalived ipvsadm iproute2 iputils-ping arping \
@@ -74,8 +74,12 @@ test-molecule: setup
 	  $(LAB) run -v -- molecule test -s $$s || exit $$?; \
 	done
 
+# Fail-over figures (docs/benchmarks.md), one lab per cluster.
+BENCH_CLUSTERS ?= dr nat
 bench: setup
-	$(LAB) run -v -t lab/topologies/dr.yml -- python tests/bench/run.py
+	@for c in $(BENCH_CLUSTERS); do \
+	  $(LAB) run -v --timeout 5400 -t lab/topologies/$$c.yml -- python tests/bench/run.py $$c || exit $$?; \
+	done
 
 clean:
 	rm -rf .lab

@@ -223,6 +223,11 @@ def inventory(tmp):
         ],
     }]
 
+    sync_cluster = {"mode": "dr", "vrrp": {
+        "sync_daemon": {"interface": "eth0", "instance": "VI_SYNC"},
+        "instances": [{"name": "VI_SYNC", "interface": "eth0", "virtual_router_id": 52,
+                       "vips": ["192.0.2.101/32"]}]}}
+
     def host(name, **hv):
         return dict(hv, keepalived_config_path=os.path.join(tmp, name + ".conf"))
 
@@ -251,6 +256,8 @@ def inventory(tmp):
                                 keepalived_virtual_servers=fw_services),
                     "chk1": host("chk1", keepalived_virtual_servers=chk_services,
                                  keepalived_global_defs={"script_user": "root", "enable_script_security": True}),
+                    # lvs_cluster.vrrp.sync_daemon with the role's default global_defs
+                    "sync1": host("sync1", lvs_cluster=sync_cluster, keepalived_vrrp_peers=["sync1"]),
                     "bad1": host("bad1", keepalived_vrrp_instances=[
                         {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 300,
                          "vips": ["192.0.2.100/32"]}]),
@@ -293,7 +300,7 @@ def rendered(tmp_path_factory):
                            text=True, env=env, cwd=REPO)
     out = p.stdout + p.stderr
     files = {}
-    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "bad1"):
+    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "bad1"):
         path = os.path.join(tmp, name + ".conf")
         if os.path.exists(path):
             with open(path) as f:
@@ -307,7 +314,7 @@ def recap(out, host):
     return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups())))
 
 
-@pytest.mark.parametrize("host", ["dir1", "dir2", "nat1", "tun1", "fw1", "chk1"])
+@pytest.mark.parametrize("host", ["dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1"])
 def test_rendered_and_validated_by_the_role(rendered, host):
     assert recap(rendered["out"], host)["failed"] == 0, rendered["out"][-4000:]
     assert host in rendered["files"]
@@ -315,7 +322,7 @@ def test_rendered_and_validated_by_the_role(rendered, host):
     assert mode == 0o600
 
 
-@pytest.mark.parametrize("host", ["nat1", "tun1", "fw1", "chk1"])
+@pytest.mark.parametrize("host", ["nat1", "tun1", "fw1", "chk1", "sync1"])
 def test_keepalived_t_accepts(rendered, host):
     p = keepalived_t(os.path.join(rendered["tmp"], host + ".conf"))
     assert p.returncode == 0, p.stderr
@@ -338,6 +345,13 @@ def test_script_user_bug_and_workaround(rendered):
     with open(broken, "w") as f:
         f.write(rendered["files"]["dir1"].replace("virtual_router_id 51", "virtual_router_id 300"))
     assert in_netns("sh %s %s %s" % (HELPER, KEEPALIVED, broken)).returncode != 0
+
+
+def test_connection_sync_daemon_from_the_cluster_model(rendered):
+    assert "    lvs_sync_daemon eth0 VI_SYNC\n" in rendered["files"]["sync1"]
+    # without lvs_cluster.vrrp.sync_daemon, the default global_defs has no sync daemon
+    assert "lvs_sync_daemon" not in rendered["files"]["tun1"]
+    assert "router_id tun1" in rendered["files"]["tun1"]
 
 
 def test_dr_pair(rendered):

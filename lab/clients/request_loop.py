@@ -1,4 +1,5 @@
-"""Client request loop of the fail-over benchmark (tests/bench/run.py).
+"""Client request loop of the fail-over tests (lab/lvslab_failover.py: the
+`failover` Molecule scenario and `make bench`).
 
 Runs as ONE process inside the lab's client host (started through nsenter with
 the host's /usr/bin/python3). Every INTERVAL seconds it makes one HTTP request
@@ -8,7 +9,7 @@ prints one line per request:
     <start time, epoch s> <ok|fail> <duration s> <body or error>
 
 Bounded: stops after COUNT requests, after DURATION seconds, or when its
-stdin is closed (the benchmark closes it to stop the loop early).
+stdin is closed (the controller closes it to stop the loop early).
 
 argv: URL INTERVAL TIMEOUT COUNT DURATION
 """
@@ -32,7 +33,7 @@ def main():
         if t0 > end:
             break
         if select.select([sys.stdin], [], [], 0)[0]:
-            break  # stdin readable: closed by the benchmark
+            break  # stdin readable: closed by the controller
         try:
             conn = http.client.HTTPConnection(host, port, timeout=timeout)
             conn.request("GET", path, headers={"Connection": "close"})

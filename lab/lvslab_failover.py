@@ -1,0 +1,546 @@
+"""Fail-over faults and what a client sees of them, on a lab cluster.
+
+Shared by the `failover` Molecule scenario (assertions) and `make bench`
+(figures). Runs inside the lab kernel, next to `lvslab`. A `Cluster` names the
+directors, the VIPs that move between them and the service the client uses;
+`run_fault()` injects one fault under a client request loop and restores the
+cluster; `connection_survival()` keeps long-lived streaming connections open
+across a director fail-over and counts the ones that survive.
+
+State is read from the controller through /proc/<host init>/net/...: each lab
+host's init shows its network namespace there, so sampling every 50 ms costs
+no process start (a fork in the lab kernel costs tens of ms, more when loaded).
+"""
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import lvslab
+
+POLL = 0.05
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+REQUEST_LOOP = os.path.join(CLIENTS, "request_loop.py")
+STREAM_CLIENTS = os.path.join(CLIENTS, "stream_clients.py")
+STREAM_CGI = os.path.join(CLIENTS, "stream.cgi")
+
+
+class Cluster:
+    """A two-director keepalived cluster of a lab topology."""
+
+    def __init__(self, name, vips, service, realservers, master="dir1", backup="dir2",
+                 client="client", cut_interface="eth0", web_root="/srv/lvs-test-www"):
+        self.name = name
+        self.vips = list(vips)              # every address that moves with VRRP
+        self.service = service              # (vip, port) the client uses
+        self.realservers = dict(realservers)  # host -> address
+        self.master, self.backup, self.client = master, backup, client
+        self.directors = (master, backup)
+        self.cut_interface = cut_interface  # the link whose loss must move the VIPs
+        self.web_root = web_root
+
+    @property
+    def url(self):
+        return "http://%s:%d/" % self.service
+
+
+# The clusters of inventories/lab-dr and inventories/lab-nat on their topologies.
+DR = Cluster("dr", vips=["192.0.2.100"], service=("192.0.2.100", 80),
+             realservers={"rs1": "192.0.2.21", "rs2": "192.0.2.22"})
+# Seed 001: the WAN VIP and the real servers' gateway on the LAN move together;
+# the LAN link is the one cut (seed 001's `ifdown eth1`).
+NAT = Cluster("nat", vips=["203.0.113.100", "192.0.2.254"], service=("203.0.113.100", 80),
+              realservers={"rs1": "192.0.2.21", "rs2": "192.0.2.22"}, cut_interface="eth1")
+CLUSTERS = {"dr": DR, "nat": NAT}
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def run(host, cmd, check=True, timeout=120):
+    argv = lvslab.exec_argv(host, ["/bin/sh", "-c", cmd])
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s: %r exited %d: %s%s" % (host, cmd, p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def lab(*args):
+    rc = lvslab.main(list(args))
+    if rc != 0:
+        raise RuntimeError("lvslab %s failed" % " ".join(args))
+
+
+def wait_for(pred, timeout, what, interval=POLL):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return time.time()
+        time.sleep(interval)
+    raise RuntimeError("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+# ---------------------------------------------------------------- state probes (no fork)
+
+def _hex(addr):
+    return "%08X" % struct.unpack("!I", socket.inet_aton(addr))[0]
+
+
+def _addr(hexaddr):
+    return socket.inet_ntoa(struct.pack("!I", int(hexaddr, 16)))
+
+
+def _proc_net(host, name):
+    pid = lvslab.host_pid(host)
+    if not lvslab.pid_alive(pid):
+        return None
+    try:
+        with open("/proc/%d/net/%s" % (pid, name)) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def local_addresses(host):
+    """The host's local IPv4 addresses (what `ip -o addr` shows), from its fib_trie."""
+    text = _proc_net(host, "fib_trie")
+    if text is None:
+        return set()
+    lines, found = text.splitlines(), set()
+    for i, line in enumerate(lines):
+        if line.strip().startswith("|-- "):
+            if any("host LOCAL" in nxt for nxt in lines[i + 1:i + 3]):
+                found.add(line.split()[-1])
+    return found
+
+
+def holders(cluster, vip=None):
+    """Directors holding the VIP (default: the service's)."""
+    vip = vip or cluster.service[0]
+    return [h for h in cluster.directors if vip in local_addresses(h)]
+
+
+def vip_holders(cluster):
+    """{vip: [directors holding it]} for every VIP of the cluster."""
+    return {v: holders(cluster, v) for v in cluster.vips}
+
+
+def ipvs_weights(cluster, host):
+    """{real server address: weight} of the service in the host's IPVS table; None without the service."""
+    text = _proc_net(host, "ip_vs")
+    if text is None:
+        return None
+    want = "%s:%04X" % (_hex(cluster.service[0]), cluster.service[1])
+    found, rs, inside = False, {}, False
+    for line in text.splitlines():
+        if line.startswith(("TCP", "UDP", "SCTP", "FWM")):
+            inside = line.split()[1] == want
+            found = found or inside
+        elif inside and line.strip().startswith("->"):
+            f = line.split()  # -> ADDR:PORT Forward Weight ActiveConn InActConn
+            rs[_addr(f[1].split(":")[0])] = int(f[3])
+    return rs if found else None
+
+
+def ipvs_realservers(cluster, host):
+    """Real server addresses of the service in the host's IPVS table; None without the service."""
+    weights = ipvs_weights(cluster, host)
+    return None if weights is None else list(weights)
+
+
+def established_connections(cluster, host):
+    """ESTABLISHED entries for the service in the host's IPVS connection table (ipvsadm -Lnc)."""
+    text = _proc_net(host, "ip_vs_conn")
+    if text is None:
+        return 0
+    want = (_hex(cluster.service[0]), "%04X" % cluster.service[1])
+    n = 0
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 8 and (f[3], f[4]) == want and f[7] == "ESTABLISHED":
+            n += 1
+    return n
+
+
+def steady(cluster, holder=None):
+    """Every VIP on exactly the holder (default: the master), all real servers in its table."""
+    holder = holder or cluster.master
+    if any(h != [holder] for h in vip_holders(cluster).values()):
+        return False
+    return sorted(ipvs_realservers(cluster, holder) or []) == sorted(cluster.realservers.values())
+
+
+def wait_steady(cluster, holder=None, timeout=60):
+    wait_for(lambda: steady(cluster, holder), timeout,
+             "the steady state (VIPs only on %s, every real server in its IPVS table)"
+             % (holder or cluster.master), interval=0.2)
+    time.sleep(1.0)  # and still so a second later: no flapping
+    wait_for(lambda: steady(cluster, holder), 10, "the steady state to hold", interval=0.2)
+
+
+class Sampler(threading.Thread):
+    """Samples the VIP holders every 50 ms; keeps (time, {vip: holders}) transitions."""
+
+    def __init__(self, cluster):
+        super().__init__(daemon=True)
+        self.cluster, self.events, self.stop_flag, self.last = cluster, [], False, None
+
+    def run(self):
+        while not self.stop_flag:
+            now, h = time.time(), vip_holders(self.cluster)
+            if h != self.last:
+                self.events.append((now, h))
+                self.last = h
+            time.sleep(POLL)
+
+    def stop(self):
+        self.stop_flag = True
+        self.join()
+
+
+# ---------------------------------------------------------------- clients
+
+class _ClientProcess:
+    """A python script in the client host: lines on stdout, stopped by closing its stdin."""
+
+    def __init__(self, cluster, script, args):
+        argv = lvslab.exec_argv(cluster.client, ["/usr/bin/python3", "-u", script] + [str(a) for a in args])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait(timeout=60)
+        self.reader.join(timeout=10)
+
+
+class RequestLoop(_ClientProcess):
+    """lab/clients/request_loop.py: a GET on a new connection every `interval` s."""
+
+    def __init__(self, cluster, duration=150, count=3000, interval=0.05, timeout=0.5):
+        super().__init__(cluster, REQUEST_LOOP, [cluster.url, interval, timeout, count, duration])
+
+    def requests(self):
+        out = []
+        for line in list(self.lines):
+            if not line.startswith("#"):
+                t, res, dur, what = line.split(" ", 3)
+                out.append((float(t), res == "ok", float(dur), what))
+        return out
+
+    def wait_started(self, n=10, timeout=30):
+        wait_for(lambda: len(self.requests()) >= n, timeout, "the client request loop to start")
+
+    def stop(self):
+        super().stop()
+        return self.requests()
+
+
+class StreamClients(_ClientProcess):
+    """lab/clients/stream_clients.py: n long-lived streaming connections through the VIP."""
+
+    def __init__(self, cluster, n, duration=120):
+        vip, port = cluster.service
+        super().__init__(cluster, STREAM_CLIENTS, [vip, port, "/cgi-bin/stream", n, duration])
+        self.n = n
+
+    def connected(self):
+        return sum(1 for line in list(self.lines) if line.startswith("# up "))
+
+    def stop(self):
+        super().stop()
+        for line in self.lines:
+            if line.startswith("{"):
+                return json.loads(line)
+        raise RuntimeError("stream clients printed no result: %s" % self.lines[-5:])
+
+
+def install_stream_cgi(cluster):
+    """The real servers' test web (busybox httpd) serves /cgi-bin/stream: a line every 0.2 s."""
+    with open(STREAM_CGI) as f:
+        body = f.read()
+    for rs in cluster.realservers:
+        path = cluster.web_root + "/cgi-bin/stream"
+        p = subprocess.run(lvslab.exec_argv(rs, ["/bin/sh", "-c", "mkdir -p %s/cgi-bin && cat > %s && chmod 755 %s"
+                                                   % (cluster.web_root, path, path)]),
+                           input=body, text=True, capture_output=True)
+        if p.returncode != 0:
+            raise RuntimeError("%s: cannot install %s: %s" % (rs, path, p.stderr))
+
+
+def analyse(reqs, t_from, t_to):
+    """Requests started in [t_from, t_to): outage (first failure -> first success after it), failures."""
+    win = [r for r in reqs if t_from <= r[0] < t_to]
+    fails = [r for r in win if not r[1]]
+    res = {"requests": len(win), "failed": len(fails), "outage_s": 0.0,
+           "first_fail": None, "recovered": None,
+           "last_ok": all(r[1] for r in win[-5:]) if win else False}
+    if fails:
+        first = fails[0][0]
+        after = [r for r in win if r[1] and r[0] > first]
+        res["first_fail"] = round(first - t_from, 3)
+        if after:
+            res["outage_s"] = round(after[0][0] - first, 3)
+            res["recovered"] = round(after[0][0] - t_from, 3)
+        else:
+            res["outage_s"] = None  # never recovered inside the window
+    served = {}
+    for r in win:
+        if r[1]:
+            served[r[3]] = served.get(r[3], 0) + 1
+    res["served_by"] = served
+    return res
+
+
+# ---------------------------------------------------------------- faults
+
+def host_processes(host, comm):
+    """Controller-side PIDs of the host's processes named comm (same PID namespace as its init)."""
+    ns = os.readlink("/proc/%d/ns/pid" % lvslab.host_pid(host))
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % entry) as f:
+                if f.read().strip() != comm:
+                    continue
+            if os.readlink("/proc/%s/ns/pid" % entry) == ns:
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+def start_keepalived(host):
+    # After a SIGKILL the pidfile is stale; Debian's init script refuses to start then.
+    run(host, "service keepalived start || (rm -f /run/keepalived*.pid; service keepalived start)")
+
+
+def fault_kill(cluster):
+    # Signalled from the controller: no process start between the fault's
+    # timestamp and the kill. Frozen first: killed one by one, a surviving
+    # keepalived parent respawns its children or SIGTERMs them (a graceful
+    # stop that drops the VIPs) - not the crash wanted here.
+    pids = host_processes(cluster.master, "keepalived")
+    if not pids:
+        raise RuntimeError("no keepalived on %s" % cluster.master)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return "SIGKILL keepalived on %s (%d processes)" % (cluster.master, len(pids))
+
+
+def restore_kill(cluster):
+    # What a supervisor (systemd Restart=) does: SIGKILL left the VIPs and the
+    # IPVS table on the old master, a restarted keepalived takes them over again.
+    start_keepalived(cluster.master)
+
+
+def fault_poweroff(cluster):
+    lab("poweroff", cluster.master)
+    return "lvslab poweroff %s" % cluster.master
+
+
+def restore_poweroff(cluster):
+    lab("poweron", cluster.master)  # keepalived starts at boot; preempts unless nopreempt
+
+
+def fault_cut(cluster):
+    lab("cut", cluster.master, cluster.cut_interface)
+    return "lvslab cut %s %s" % (cluster.master, cluster.cut_interface)
+
+
+def restore_cut(cluster):
+    lab("mend", cluster.master, cluster.cut_interface)
+
+
+def fault_rs_web(cluster):
+    rs = sorted(cluster.realservers)[0]
+    run(rs, "service lvs-test-web stop")
+    return "service lvs-test-web stop on %s" % rs
+
+
+def restore_rs_web(cluster):
+    run(sorted(cluster.realservers)[0], "service lvs-test-web start")
+
+
+RELOAD_WEIGHT = 7
+
+
+def fault_reload(cluster):
+    # A changed real server reaches keepalived as a reload (SIGHUP), as the
+    # keepalived role's handler does it: the first real server's weight
+    # changed in the master's keepalived.conf, restored by another reload.
+    run(cluster.master, "cp /etc/keepalived/keepalived.conf /run/keepalived.conf.before-reload-test && "
+                        "sed -i '0,/weight [0-9]*/s//weight %d/' /etc/keepalived/keepalived.conf && "
+                        "service keepalived reload" % RELOAD_WEIGHT)
+    return "weight %d + service keepalived reload on %s" % (RELOAD_WEIGHT, cluster.master)
+
+
+def restore_reload(cluster):
+    run(cluster.master, "cp /run/keepalived.conf.before-reload-test /etc/keepalived/keepalived.conf && "
+                        "service keepalived reload")
+
+
+# name -> (title, inject, restore, moves the VIPs)
+FAULTS = {
+    "kill": ("keepalived SIGKILLed on the master", fault_kill, restore_kill, True),
+    "poweroff": ("master powered off", fault_poweroff, restore_poweroff, True),
+    "cut": ("master's link cut", fault_cut, restore_cut, True),
+    "rs-web": ("a real server's web server stopped", fault_rs_web, restore_rs_web, False),
+    "reload": ("keepalived reloaded with a changed real server", fault_reload, restore_reload, False),
+}
+
+
+def repair(cluster):
+    """Best effort: every link up, every host on, keepalived and the test web running."""
+    for fix in [lambda: lab("mend", cluster.master)] + \
+               [lambda h=h: lvslab.pid_alive(lvslab.host_pid(h)) or lab("poweron", h) for h in cluster.directors] + \
+               [lambda h=h: start_keepalived(h) if not host_processes(h, "keepalived") else None
+                for h in cluster.directors] + \
+               [lambda r=r: run(r, "service lvs-test-web start", check=False) for r in cluster.realservers]:
+        try:
+            fix()
+        except Exception as exc:  # keep repairing
+            log("   repair step: %s" % exc)
+
+
+def run_fault(cluster, name, expect_back=None, settle=3.0):
+    """One fault under the request loop: inject, wait for its effect, restore, wait for steady state.
+
+    expect_back: the director expected to hold the VIPs once restored (default
+    the master: it preempts; with nopreempt the backup keeps them).
+    """
+    title, inject, restore, moves = FAULTS[name]
+    expect_back = expect_back or cluster.master
+    wait_steady(cluster)
+    loop = RequestLoop(cluster)
+    sampler = Sampler(cluster)
+    sampler.start()
+    res = {"fault": name, "title": title, "cluster": cluster.name}
+    t_fault = t_restore = None
+    try:
+        loop.wait_started()
+        time.sleep(2.0)  # baseline
+        t_fault = time.time()
+        res["action"] = inject(cluster)
+        rs_addr = cluster.realservers[sorted(cluster.realservers)[0]]
+        if name == "rs-web":
+            t = wait_for(lambda: rs_addr not in (ipvs_realservers(cluster, cluster.master) or []), 60,
+                         "keepalived to take the stopped real server out")
+            res["rs_removed_s"] = round(t - t_fault, 3)
+        if name == "reload":
+            t = wait_for(lambda: RELOAD_WEIGHT in (ipvs_weights(cluster, cluster.master) or {}).values(), 30,
+                         "the reloaded weight in the IPVS table")
+            res["reload_applied_s"] = round(t - t_fault, 3)
+        if moves:
+            t = wait_for(lambda: all(cluster.backup in h for h in vip_holders(cluster).values()), 30,
+                         "every VIP on %s" % cluster.backup)
+            res["vip_move_s"] = round(t - t_fault, 3)
+            res["ipvs_on_backup"] = ipvs_realservers(cluster, cluster.backup)
+        time.sleep(settle)  # requests after the move
+        res["holders_during_fault"] = vip_holders(cluster)
+        t_restore = time.time()
+        restore(cluster)
+        if name == "rs-web":
+            t = wait_for(lambda: rs_addr in (ipvs_realservers(cluster, cluster.master) or []), 60,
+                         "keepalived to put the real server back")
+            res["rs_readded_s"] = round(t - t_restore, 3)
+        wait_steady(cluster, expect_back, timeout=60)
+        res["restore_s"] = round(time.time() - t_restore, 3)
+        time.sleep(2.0)
+    finally:
+        reqs = loop.stop()
+        sampler.stop()
+    t_end = time.time()
+    res["fault_window"] = analyse(reqs, t_fault, t_restore or t_end)
+    res["restore_window"] = analyse(reqs, t_restore or t_end, t_end)
+    res["baseline"] = analyse(reqs, 0, t_fault)
+    res["vip_transitions"] = [(round(t - t_fault, 3), h) for t, h in sampler.events]
+    # Fail-back: when every VIP was on the master alone again after the restore
+    # (None if it stayed on the backup: nopreempt).
+    back = [t for t, h in sampler.events
+            if t_restore and t >= t_restore and all(v == [cluster.master] for v in h.values())]
+    res["failback_s"] = round(back[0] - t_restore, 3) if back and moves else None
+    # Afterwards, as an operator checks it: `ip -o addr` on each director.
+    res["holders_after"] = {v: [h for h in cluster.directors
+                                if " %s/" % v in run(h, "ip -o -4 addr show").stdout]
+                            for v in cluster.vips}
+    res["split_brain"] = any(len(h) != 1 for h in res["holders_after"].values())
+    res["ipvs_after"] = ipvs_realservers(cluster, expect_back)
+    fw, rw = res["fault_window"], res["restore_window"]
+    log("   %s: outage %s s, VIP move %s s, failed %d/%d; restore: failed %d (outage %s s); holders after %s"
+        % (name, fw["outage_s"], res.get("vip_move_s"), fw["failed"], fw["requests"],
+           rw["failed"], rw["outage_s"], res["holders_after"]))
+    return res
+
+
+# ---------------------------------------------------------------- connection sync
+
+def sync_daemons(host):
+    """`ipvsadm -L --daemon` of the host, one line per running sync daemon."""
+    return run(host, "ipvsadm -L --daemon").stdout.strip().splitlines()
+
+
+def connection_survival(cluster, sync=True, n=6, fault="poweroff", settle=6.0):
+    """n streaming connections through the VIP across a director fail-over.
+
+    With sync=False the backup's sync daemon is stopped first, so its
+    connection table knows nothing of them when it takes over. A connection
+    survives if it got no reset/EOF and received data in the last 2 s of the
+    run, well after the VIPs moved.
+    """
+    _, inject, restore, _ = FAULTS[fault]
+    wait_steady(cluster)
+    if not sync:
+        run(cluster.backup, "ipvsadm --stop-daemon backup")
+    res = {"sync": sync, "fault": fault, "opened": n, "cluster": cluster.name}
+    clients = StreamClients(cluster, n)
+    try:
+        wait_for(lambda: clients.connected() >= n, 60, "%d streaming connections" % n, interval=0.2)
+        # The master syncs a connection after its 3rd packet, in batches
+        # flushed every ~2 s: wait until the backup knows them all (or 10 s).
+        try:
+            wait_for(lambda: established_connections(cluster, cluster.backup) >= n, 10,
+                     "the backup's connection table", interval=0.2)
+        except RuntimeError:
+            pass
+        res["on_backup_before"] = established_connections(cluster, cluster.backup)
+        res["on_master_before"] = established_connections(cluster, cluster.master)
+        t_fault = time.time()
+        res["action"] = inject(cluster)
+        t = wait_for(lambda: all(cluster.backup in h for h in vip_holders(cluster).values()), 30,
+                     "every VIP on %s" % cluster.backup)
+        res["vip_move_s"] = round(t - t_fault, 3)
+        time.sleep(settle)
+    finally:
+        result = clients.stop()
+    t_end = result["end"]
+    res["survived"] = sum(1 for c in result["connections"]
+                          if c["error"] is None and c["last_rx"] is not None and c["last_rx"] > t_end - 2.0)
+    res["connections"] = result["connections"]
+    restore(cluster)
+    wait_steady(cluster, timeout=90)
+    if not sync:
+        # keepalived on the backup starts its backup sync daemon again
+        run(cluster.backup, "service keepalived restart")
+        wait_steady(cluster, timeout=60)
+    log("   connections %s sync: %d/%d survived (backup knew %d before the fault)"
+        % ("with" if sync else "without", res["survived"], n, res["on_backup_before"]))
+    return res
