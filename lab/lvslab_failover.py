@@ -153,16 +153,18 @@ def ipvs_realservers(cluster, host):
     return None if weights is None else list(weights)
 
 
-def established_connections(cluster, host):
-    """ESTABLISHED entries for the service in the host's IPVS connection table (ipvsadm -Lnc)."""
+def established_connections(cluster, host, client_ports):
+    """ESTABLISHED entries for the service from these client ports in the host's IPVS
+    connection table (ipvsadm -Lnc): entries of earlier runs do not count."""
     text = _proc_net(host, "ip_vs_conn")
     if text is None:
         return 0
     want = (_hex(cluster.service[0]), "%04X" % cluster.service[1])
+    ports = {"%04X" % p for p in client_ports}
     n = 0
     for line in text.splitlines()[1:]:
-        f = line.split()
-        if len(f) >= 8 and (f[3], f[4]) == want and f[7] == "ESTABLISHED":
+        f = line.split()  # Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires ...
+        if len(f) >= 8 and (f[3], f[4]) == want and f[2] in ports and f[7] == "ESTABLISHED":
             n += 1
     return n
 
@@ -258,8 +260,9 @@ class StreamClients(_ClientProcess):
         super().__init__(cluster, STREAM_CLIENTS, [vip, port, "/cgi-bin/stream", n, duration])
         self.n = n
 
-    def connected(self):
-        return sum(1 for line in list(self.lines) if line.startswith("# up "))
+    def ports(self):
+        """Local ports of the connections that receive data."""
+        return [int(line.split()[4]) for line in list(self.lines) if line.startswith("# up ")]
 
     def stop(self):
         super().stop()
@@ -275,8 +278,8 @@ def install_stream_cgi(cluster):
         body = f.read()
     for rs in cluster.realservers:
         path = cluster.web_root + "/cgi-bin/stream"
-        p = subprocess.run(lvslab.exec_argv(rs, ["/bin/sh", "-c", "mkdir -p %s/cgi-bin && cat > %s && chmod 755 %s"
-                                                   % (cluster.web_root, path, path)]),
+        script = "mkdir -p %s/cgi-bin && cat > %s && chmod 755 %s" % (cluster.web_root, path, path)
+        p = subprocess.run(lvslab.exec_argv(rs, ["/bin/sh", "-c", script]),
                            input=body, text=True, capture_output=True)
         if p.returncode != 0:
             raise RuntimeError("%s: cannot install %s: %s" % (rs, path, p.stderr))
@@ -421,19 +424,21 @@ def repair(cluster):
             log("   repair step: %s" % exc)
 
 
-def run_fault(cluster, name, expect_back=None, settle=3.0):
+def run_fault(cluster, name, expect_back=None, settle=3.0, request_timeout=0.5):
     """One fault under the request loop: inject, wait for its effect, restore, wait for steady state.
 
     expect_back: the director expected to hold the VIPs once restored (default
     the master: it preempts; with nopreempt the backup keeps them).
+    request_timeout: a request without an answer in that time counts as
+    failed; the outage cannot be measured finer than it.
     """
     title, inject, restore, moves = FAULTS[name]
     expect_back = expect_back or cluster.master
     wait_steady(cluster)
-    loop = RequestLoop(cluster)
+    loop = RequestLoop(cluster, timeout=request_timeout)
     sampler = Sampler(cluster)
     sampler.start()
-    res = {"fault": name, "title": title, "cluster": cluster.name}
+    res = {"fault": name, "title": title, "cluster": cluster.name, "request_timeout_s": request_timeout}
     t_fault = t_restore = None
     try:
         loop.wait_started()
@@ -513,16 +518,17 @@ def connection_survival(cluster, sync=True, n=6, fault="poweroff", settle=6.0):
     res = {"sync": sync, "fault": fault, "opened": n, "cluster": cluster.name}
     clients = StreamClients(cluster, n)
     try:
-        wait_for(lambda: clients.connected() >= n, 60, "%d streaming connections" % n, interval=0.2)
+        wait_for(lambda: len(clients.ports()) >= n, 60, "%d streaming connections" % n, interval=0.2)
+        ports = clients.ports()
         # The master syncs a connection after its 3rd packet, in batches
         # flushed every ~2 s: wait until the backup knows them all (or 10 s).
         try:
-            wait_for(lambda: established_connections(cluster, cluster.backup) >= n, 10,
+            wait_for(lambda: established_connections(cluster, cluster.backup, ports) >= n, 10,
                      "the backup's connection table", interval=0.2)
         except RuntimeError:
             pass
-        res["on_backup_before"] = established_connections(cluster, cluster.backup)
-        res["on_master_before"] = established_connections(cluster, cluster.master)
+        res["on_backup_before"] = established_connections(cluster, cluster.backup, ports)
+        res["on_master_before"] = established_connections(cluster, cluster.master, ports)
         t_fault = time.time()
         res["action"] = inject(cluster)
         t = wait_for(lambda: all(cluster.backup in h for h in vip_holders(cluster).values()), 30,

@@ -2,8 +2,8 @@
 
 Runs as ONE process inside the lab's client host. Opens N TCP connections to
 HOST:PORT, sends `GET PATH` on each and reads the streamed response of the
-real servers' /cgi-bin/stream (a line every 0.2 s). Prints `# up I SERVER`
-when connection I receives its first line, and when stdin is closed or
+real servers' /cgi-bin/stream (a line every 0.2 s). Prints `# up I SERVER PORT`
+when connection I (local port PORT) receives its first line, and when stdin is closed or
 DURATION seconds have passed, one JSON line:
 
     {"end": t, "connections": [{"server", "first_rx", "last_rx", "bytes", "error", "error_at"}]}
@@ -59,8 +59,11 @@ def main():
                     if b"\n" in body:
                         c["first_rx"] = now
                         c["server"] = body.split()[0].decode("ascii", "replace")
-                        print("# up %d %s" % (conns.index(c), c["server"]), flush=True)
+                        print("# up %d %s %d" % (conns.index(c), c["server"], c["sock"].getsockname()[1]),
+                              flush=True)
     out = [{k: c[k] for k in ("server", "first_rx", "last_rx", "bytes", "error", "error_at")} for c in conns]
+    for c, o in zip(conns, out):
+        o["port"] = c["sock"].getsockname()[1] if c["error"] is None else None
     for c in conns:
         c["sock"].close()
     print(json.dumps({"end": time.time(), "connections": out}), flush=True)
