@@ -24,7 +24,6 @@ ROLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p)))
                for p in glob.glob(os.path.join(REPO, "roles", "*", "meta", "argument_specs.yml")))
 FILTERS = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(REPO, "plugins", "filter", "*.yml")))
 REFERENCE = os.path.join(REPO, "docs", "reference")
-KEEPALIVED_SPEC = "roles/keepalived/meta/argument_specs.yml"
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(os.path.join(REPO, "galaxy.yml")) or not os.access(os.path.join(BIN, "ansible-galaxy"), os.X_OK),
@@ -129,17 +128,7 @@ def test_every_filter_has_documentation():
 
 
 def test_docs_lint(docs_lint_messages):
-    problems = ["%s:%s: %s" % (m["path"], m["row"], m["message"]) for m in docs_lint_messages
-                if m["path"] != KEEPALIVED_SPEC]
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "keepalived_virtual_servers, _virtual_server_groups, _vrrp_instances, _vrrp_sync_groups and "
-    "_vrrp_priority document their derived defaults as prose in `default`, which antsibull-docs "
-    "rejects for list/int options; drop this mark when the argument spec is fixed (and run make docs)"))
-def test_keepalived_argument_spec_docs_lint(docs_lint_messages):
-    problems = [m["message"] for m in docs_lint_messages if m["path"] == KEEPALIVED_SPEC]
+    problems = ["%s:%s: %s" % (m["path"], m["row"], m["message"]) for m in docs_lint_messages]
     assert not problems, "\n".join(problems)
 
 
