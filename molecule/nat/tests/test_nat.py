@@ -6,8 +6,6 @@ WAN_VIP = "203.0.113.100"
 LAN_VIP = "192.0.2.254"
 
 
-
-
 def vips(name):
     return [v for v in (WAN_VIP, LAN_VIP) if v + "/" in host(name).check_output("ip -o -4 addr show")]
 
@@ -15,6 +13,11 @@ def vips(name):
 def test_master_holds_both_vips_backup_none():
     assert wait_for(lambda: vips("dir1") == [WAN_VIP, LAN_VIP])
     assert vips("dir2") == []
+
+
+def test_connection_sync_daemons_on_the_lan():
+    assert lf.sync_daemons("dir1")[0].startswith("master sync daemon (mcast=eth1")
+    assert lf.sync_daemons("dir2")[0].startswith("backup sync daemon (mcast=eth1")
 
 
 def test_directors_forward_and_map_ports():
