@@ -334,6 +334,14 @@ def start_keepalived(host):
     run(host, "service keepalived start || (rm -f /run/keepalived*.pid; service keepalived start)")
 
 
+def restart_keepalived(host):
+    """Stop, wait until keepalived has exited, start: Debian's `restart` (stop, sleep 1,
+    start) leaves keepalived stopped when it takes longer than that second to exit."""
+    run(host, "service keepalived stop", check=False)
+    wait_for(lambda: not host_processes(host, "keepalived"), 30, "keepalived to exit on %s" % host, interval=0.2)
+    start_keepalived(host)
+
+
 def fault_kill(cluster):
     # Signalled from the controller: no process start between the fault's
     # timestamp and the kill. Frozen first: killed one by one, a surviving
@@ -409,6 +417,19 @@ FAULTS = {
     "rs-web": ("a real server's web server stopped", fault_rs_web, restore_rs_web, False),
     "reload": ("keepalived reloaded with a changed real server", fault_reload, restore_reload, False),
 }
+
+
+def state(cluster):
+    """What the directors look like (recorded when a measurement fails)."""
+    out = {}
+    for h in cluster.directors:
+        if not lvslab.pid_alive(lvslab.host_pid(h)):
+            out[h] = "powered off"
+            continue
+        out[h] = {"keepalived_processes": len(host_processes(h, "keepalived")),
+                  "vips": sorted(set(cluster.vips) & local_addresses(h)),
+                  "ipvs": ipvs_weights(cluster, h)}
+    return out
 
 
 def repair(cluster):
@@ -545,7 +566,7 @@ def connection_survival(cluster, sync=True, n=6, fault="poweroff", settle=6.0):
     wait_steady(cluster, timeout=90)
     if not sync:
         # keepalived on the backup starts its backup sync daemon again
-        run(cluster.backup, "service keepalived restart")
+        restart_keepalived(cluster.backup)
         wait_steady(cluster, timeout=60)
     log("   connections %s sync: %d/%d survived (backup knew %d before the fault)"
         % ("with" if sync else "without", res["survived"], n, res["on_backup_before"]))

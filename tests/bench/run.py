@@ -111,10 +111,10 @@ def hand_vips_to_master(cluster):
     A restart sends priority 0 (the peer takes over at once); with nopreempt
     or preempt_delay the instances start BACKUP, so the order decides.
     """
-    run(cluster.backup, "service keepalived restart")
+    lf.restart_keepalived(cluster.backup)
     lf.wait_for(lambda: lf.holders(cluster) != [cluster.backup], 30, "the backup to give up the VIP")
     if lf.holders(cluster) != [cluster.master]:
-        run(cluster.master, "service keepalived restart")
+        lf.restart_keepalived(cluster.master)
     lf.wait_steady(cluster, timeout=60)
 
 
@@ -123,7 +123,7 @@ def apply_setting(cluster, setting):
     dt = ansible(["-i", os.environ["LVSLAB_INVENTORY"], "-i", inventory(cluster), KEEPALIVED_PLAY,
                   "-e", "@" + setting_vars(cluster, setting)], "keepalived-%s-%s" % (cluster.name, setting))
     for h in (cluster.backup, cluster.master):
-        run(h, "service keepalived restart")
+        lf.restart_keepalived(h)
     lf.wait_for(lambda: lf.holders(cluster), 30, "a VIP holder")
     if lf.holders(cluster) != [cluster.master]:
         hand_vips_to_master(cluster)
@@ -254,7 +254,8 @@ def main():
                 except Exception as exc:
                     rc = 1
                     log("   FAILED: %s" % exc)
-                    res = {"fault": fault, "error": str(exc)}
+                    res = {"fault": fault, "error": str(exc), "state": lf.state(cluster)}
+                    log("   state: %s" % json.dumps(res["state"]))
                     lf.repair(cluster)
                 res["setting"] = setting
                 report["results"].append(res)

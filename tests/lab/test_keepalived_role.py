@@ -202,6 +202,21 @@ def test_config_change_reloads_without_vip_flap(lab, runs):
         assert wait_for(lambda: reloaded(host), timeout=15), lab.out(host, "ipvsadm -Ln")
 
 
+def test_options_change_restarts_keepalived(lab, runs):
+    """A DAEMON_ARGS change restarts keepalived (sysv: stop, wait for it to exit, start)."""
+    pids = {h: keepalived_pid(lab, h) for h in DIRECTORS}
+    rc, out = runs.play(dict(cluster(rs2_weight=7, extra_service=True), keepalived_daemon_args="--log-detail"))
+    assert rc == 0, out[-5000:]
+    assert "RUNNING HANDLER [lvs.cluster.keepalived : Restart keepalived through its init script" in out
+    for host in DIRECTORS:
+        assert "--log-detail" in lab.out(host, "cat /etc/default/keepalived")
+        # running again, as a new process started with the new options
+        assert wait_for(lambda: keepalived_pid(lab, host) not in ("", pids[host])), host
+        pid = keepalived_pid(lab, host)
+        assert "--log-detail" in lab.out(host, "tr '\\0' ' ' < /proc/%s/cmdline" % pid), host
+    assert wait_for(lambda: has_vip(lab, "dir1") and not has_vip(lab, "dir2"), timeout=30)
+
+
 def test_bad_variables_fail_validation_and_keep_the_old_file(lab, runs):
     before = {h: lab.out(h, "md5sum %s" % CONF) for h in DIRECTORS}
     pids = {h: keepalived_pid(lab, h) for h in DIRECTORS}
