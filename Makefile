@@ -77,9 +77,9 @@ test-molecule: setup
 # Fail-over figures (docs/benchmarks.md), one lab per cluster.
 BENCH_CLUSTERS ?= dr nat
 bench: setup
-	@for c in $(BENCH_CLUSTERS); do \
-	  $(LAB) run -v --timeout 5400 -t lab/topologies/$$c.yml -- python tests/bench/run.py $$c || exit $$?; \
-	done
+	@rc=0; for c in $(BENCH_CLUSTERS); do \
+	  $(LAB) run -v --timeout 5400 -t lab/topologies/$$c.yml -- python tests/bench/run.py $$c || rc=1; \
+	done; exit $$rc
 
 clean:
 	rm -rf .lab
