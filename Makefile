@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo lab docs ee test test-unit test-lab test-molecule sanity bench clean
+.PHONY: setup demo lab docs ee test test-unit test-lab test-molecule sanity units bench clean
 
 setup: .lab/setup.done
 
@@ -38,7 +38,7 @@ demo: setup
 lab: setup
 	$(LAB) run -t $(TOPOLOGY) -- sh -c '$(CMD)'
 
-test: setup sanity lint test-unit test-lab test-molecule
+test: setup sanity units lint test-unit test-lab test-molecule
 
 # The collection's reference, by antsibull-docs from the built and installed
 # tarball (docs/build.sh): docs/reference/ (committed) and the HTML site .lab/docs/html.
@@ -64,6 +64,10 @@ test-unit: setup
 # ansible-test sanity on a copy of the collection at .lab/sanity/ansible_collections/lvs/cluster
 sanity: setup
 	tests/sanity.sh
+
+# ansible-test units: the pure-logic unit tests, from the same copy.
+units: setup
+	tests/sanity.sh units
 
 test-lab: setup
 	$(LAB) run -v -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no tests/lab
