@@ -1,0 +1,37 @@
+"""The OS-family data of the roles: the family the lab does not run (RedHat) defines
+what the lab's family (Debian) defines, and renders."""
+import os
+
+import jinja2
+import pytest
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROLES_WITH_FAMILIES = ["keepalived", "lvs_director"]
+
+
+def _vars(role, family):
+    with open(os.path.join(REPO, "roles", role, "vars", family + ".yml"), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.mark.parametrize("role", ROLES_WITH_FAMILIES)
+def test_every_family_defines_the_same_variables(role):
+    assert set(_vars(role, "RedHat")) == set(_vars(role, "Debian"))
+
+
+def test_redhat_paths_are_the_redhat_ones():
+    kd, ld = _vars("keepalived", "RedHat"), _vars("lvs_director", "RedHat")
+    assert kd["__keepalived_sysconfig_path"] == "/etc/sysconfig/keepalived"
+    assert kd["__keepalived_sysconfig_variable"] == "KEEPALIVED_OPTIONS"
+    # ipvsadm.service on RHEL restores /etc/sysconfig/ipvsadm at boot
+    assert ld["__lvs_director_rules_file"] == "/etc/sysconfig/ipvsadm"
+
+
+@pytest.mark.parametrize("family,line", [("Debian", 'DAEMON_ARGS=""'), ("RedHat", 'KEEPALIVED_OPTIONS="-D"')])
+def test_keepalived_options_file_renders_per_family(family, line):
+    with open(os.path.join(REPO, "roles", "keepalived", "templates", "keepalived.sysconfig.j2"), encoding="utf-8") as f:
+        template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(f.read())
+    v = _vars("keepalived", family)
+    out = template.render(v, keepalived_daemon_args=v["__keepalived_daemon_args"], ansible_managed="managed")
+    assert line in out.splitlines()
