@@ -23,7 +23,10 @@ import time
 import lvslab
 
 POLL = 0.05
-CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+LAB_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(LAB_DIR)
+KEEPALIVED_PLAY = os.path.join(LAB_DIR, "playbooks", "keepalived.yml")
+CLIENTS = os.path.join(LAB_DIR, "clients")
 REQUEST_LOOP = os.path.join(CLIENTS, "request_loop.py")
 STREAM_CLIENTS = os.path.join(CLIENTS, "stream_clients.py")
 STREAM_CGI = os.path.join(CLIENTS, "stream.cgi")
@@ -46,6 +49,11 @@ class Cluster:
     @property
     def url(self):
         return "http://%s:%d/" % self.service
+
+    @property
+    def inventory(self):
+        """The example inventory that builds this cluster (inventories/lab-<name>)."""
+        return os.path.join(REPO, "inventories", "lab-" + self.name)
 
 
 # The clusters of inventories/lab-dr and inventories/lab-nat on their topologies.
@@ -417,6 +425,54 @@ FAULTS = {
     "rs-web": ("a real server's web server stopped", fault_rs_web, restore_rs_web, False),
     "reload": ("keepalived reloaded with a changed real server", fault_reload, restore_reload, False),
 }
+
+
+def hand_vips_to_master(cluster):
+    """keepalived restarted on the backup, then if need be on the master: the master ends up
+    holding the VIPs. A stopping keepalived sends priority 0 (the peer takes over at once);
+    with nopreempt or preempt_delay both start BACKUP, so the order decides."""
+    restart_keepalived(cluster.backup)
+    wait_for(lambda: holders(cluster) != [cluster.backup], 30, "the backup to give up the VIP")
+    if holders(cluster) != [cluster.master]:
+        restart_keepalived(cluster.master)
+    wait_steady(cluster, timeout=60)
+
+
+def apply_vrrp_change(cluster, changes, log_path):
+    """Re-apply the keepalived role alone with every vrrp_instance of the cluster's inventory
+    changed (a None value removes the key), restart keepalived cleanly and hand the VIPs to
+    the master. Returns the playbook's duration; its output goes to log_path."""
+    import yaml
+    with open(os.path.join(cluster.inventory, "group_vars", "all.yml")) as f:
+        instances = yaml.safe_load(f)["lvs_cluster"]["vrrp"]["instances"]
+    changed = []
+    for inst in instances:
+        inst = dict(inst)
+        for key, value in changes.items():
+            if value is None:
+                inst.pop(key, None)
+            else:
+                inst[key] = value
+        changed.append(inst)
+    vars_path = log_path + ".vars.json"
+    with open(vars_path, "w") as f:
+        json.dump({"keepalived_vrrp_instances": changed}, f)
+    argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i", cluster.inventory,
+            KEEPALIVED_PLAY, "-e", "@" + vars_path]
+    t0 = time.time()
+    with open(log_path, "w") as f:  # written as it runs: follow it with tail -f
+        p = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        with open(log_path) as f:
+            raise RuntimeError("keepalived role with %s failed (exit %d): %s"
+                               % (changes, p.returncode, f.read()[-3000:]))
+    took = time.time() - t0
+    for h in (cluster.backup, cluster.master):
+        restart_keepalived(h)
+    wait_for(lambda: holders(cluster), 30, "a VIP holder")
+    if holders(cluster) != [cluster.master]:
+        hand_vips_to_master(cluster)
+    return took
 
 
 def state(cluster):

@@ -18,7 +18,8 @@
    Settings: v2-1s = the inventory (VRRPv2, advert_int 1, preempt); v3-0.1s =
    VRRPv3, advert_int 0.1; v2-1s-nopreempt and v2-1s-preempt_delay5 (only the
    poweroff fault: the master coming back). Each re-applies the keepalived
-   role with an override of keepalived_vrrp_instances.
+   role (lab/playbooks/keepalived.yml) with an override of
+   keepalived_vrrp_instances.
 3. Optionally (BENCH_IPVS_BULK=1, default on for dr) times ipvs_table with
    100 services x 10 real servers in one call, first apply and no-op re-apply.
 
@@ -38,7 +39,6 @@ import lvslab_failover as lf  # noqa: E402
 from lvslab_failover import log, run  # noqa: E402
 
 OUT = os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab"))
-KEEPALIVED_PLAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keepalived.yml")
 
 DEFAULT_SETTINGS = "v2-1s,v3-0.1s,v2-1s-nopreempt,v2-1s-preempt_delay5"
 DEFAULT_FAULTS = "kill,poweroff,cut,rs-web,reload,conn-sync,conn-nosync"
@@ -77,59 +77,20 @@ def ansible(args, what):
     return dt
 
 
-def inventory(cluster):
-    return os.path.join(REPO, "inventories", "lab-" + cluster.name)
-
-
 def build_cluster(cluster):
-    return ansible(["-i", os.environ["LVSLAB_INVENTORY"], "-i", inventory(cluster), "playbooks/site.yml"],
+    return ansible(["-i", os.environ["LVSLAB_INVENTORY"], "-i", cluster.inventory, "playbooks/site.yml"],
                    "site-" + cluster.name)
 
 
-def setting_vars(cluster, setting):
-    import yaml
-    with open(os.path.join(inventory(cluster), "group_vars", "all.yml")) as f:
-        instances = yaml.safe_load(f)["lvs_cluster"]["vrrp"]["instances"]
-    changed = []
-    for inst in instances:
-        inst = dict(inst)
-        for key, value in SETTINGS[setting].items():
-            if value is None:
-                inst.pop(key, None)
-            else:
-                inst[key] = value
-        changed.append(inst)
-    path = os.path.join(OUT, "bench-%s-%s-vars.json" % (cluster.name, setting))
-    with open(path, "w") as f:
-        json.dump({"keepalived_vrrp_instances": changed}, f)
-    return path
-
-
-def hand_vips_to_master(cluster):
-    """keepalived restarted on the backup, then the master: the master ends up holding the VIPs.
-
-    A restart sends priority 0 (the peer takes over at once); with nopreempt
-    or preempt_delay the instances start BACKUP, so the order decides.
-    """
-    lf.restart_keepalived(cluster.backup)
-    lf.wait_for(lambda: lf.holders(cluster) != [cluster.backup], 30, "the backup to give up the VIP")
-    if lf.holders(cluster) != [cluster.master]:
-        lf.restart_keepalived(cluster.master)
-    lf.wait_steady(cluster, timeout=60)
-
-
 def apply_setting(cluster, setting):
-    """Re-apply the keepalived role with the setting, restart keepalived cleanly, master holding the VIPs."""
-    dt = ansible(["-i", os.environ["LVSLAB_INVENTORY"], "-i", inventory(cluster), KEEPALIVED_PLAY,
-                  "-e", "@" + setting_vars(cluster, setting)], "keepalived-%s-%s" % (cluster.name, setting))
-    for h in (cluster.backup, cluster.master):
-        lf.restart_keepalived(h)
-    lf.wait_for(lambda: lf.holders(cluster), 30, "a VIP holder")
-    if lf.holders(cluster) != [cluster.master]:
-        hand_vips_to_master(cluster)
+    """The keepalived role re-applied with the setting; keepalived restarted, master holding the VIPs."""
+    log_path = os.path.join(OUT, "bench-keepalived-%s-%s.log" % (cluster.name, setting))
+    log("== keepalived role with %s (log %s)" % (setting, log_path))
+    dt = lf.apply_vrrp_change(cluster, SETTINGS[setting], log_path)
     conf = run(cluster.master, "grep -E 'version|advert_int|auth_type|preempt' "
                                "/etc/keepalived/keepalived.conf || true").stdout
-    log("   keepalived.conf on %s: %s" % (cluster.master, " | ".join(x.strip() for x in conf.splitlines())))
+    log("   took %.1f s; keepalived.conf on %s: %s"
+        % (dt, cluster.master, " | ".join(x.strip() for x in conf.splitlines())))
     return dt
 
 
@@ -144,7 +105,7 @@ def measure(cluster, fault, setting):
     expect_back = cluster.backup if setting == "v2-1s-nopreempt" else None
     res = lf.run_fault(cluster, fault, expect_back=expect_back, request_timeout=REQUEST_TIMEOUT)
     if expect_back:
-        hand_vips_to_master(cluster)  # the next measurement starts from the master
+        lf.hand_vips_to_master(cluster)  # the next measurement starts from the master
     return res
 
 

@@ -103,3 +103,18 @@ def test_connections_are_reset_without_connection_sync(stream_cgi):
     # The new master has no entry for them: its kernel answers their packets with a reset.
     assert res["survived"] < res["opened"]
     assert any(c["error"] == "reset" for c in res["connections"]), res["connections"]
+
+
+def test_master_coming_back_with_nopreempt_leaves_the_vip_on_the_backup():
+    """Last: it re-applies the keepalived role with nopreempt (the scenario ends after it)."""
+    lf.apply_vrrp_change(CLUSTER, {"nopreempt": True}, os.path.join(OUT, "failover-nopreempt-keepalived.log"))
+    assert "nopreempt" in host(CLUSTER.master).check_output("cat /etc/keepalived/keepalived.conf")
+    res = lf.run_fault(CLUSTER, "poweroff", expect_back=CLUSTER.backup)
+    record("poweroff-nopreempt", res)
+    assert res["holders_during_fault"] == {CLUSTER.service[0]: [CLUSTER.backup]}
+    # dir1 is back and healthy, but does not take the VIP back: no second move.
+    assert res["holders_after"] == {CLUSTER.service[0]: [CLUSTER.backup]}
+    assert res["failback_s"] is None
+    assert host(CLUSTER.master).run("pidof keepalived").rc == 0
+    assert res["fault_window"]["last_ok"] and res["restore_window"]["last_ok"]
+    assert sorted(res["ipvs_after"]) == ALL_RS
