@@ -477,7 +477,7 @@ def cmd_run(args):
     venv_bin = os.path.dirname(os.path.abspath(sys.executable))
     keep = {k: v for k, v in os.environ.items()
             if k in ("TERM", "CI", "HOME", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE")
-            or k.startswith(("LVSLAB_", "MOLECULE_", "ANSIBLE_", "PYTEST_"))}
+            or k.startswith(("LVSLAB_", "MOLECULE_", "ANSIBLE_", "PYTEST_", "BENCH_"))}
     keep.setdefault("HOME", "/root")
     keep["PATH"] = "%s:%s:/usr/sbin:/usr/bin:/sbin:/bin" % (os.path.join(LAB_HOME, "bin"), venv_bin)
     keep["LVSLAB_OUT"] = out
