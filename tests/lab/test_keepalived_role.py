@@ -1,8 +1,9 @@
 """Role lvs.cluster.keepalived in the lab (DR topology: dir1, dir2, rs1, rs2).
 
-Four ansible-playbook runs: converge, converge again (changed=0), a
-configuration change (reload: same PID, VIP stays on the master), a bad
-variable set (validation fails, the old file stays). At the end keepalived
+Five ansible-playbook runs: converge, converge again (changed=0), a
+configuration change (reload: same PID, VIP stays on the master), an options
+change (restart: a new keepalived with the new options), a bad variable set
+(validation fails, the old file stays). At the end keepalived
 is stopped, its files removed and both directors rebooted.
 """
 import hashlib
@@ -13,6 +14,7 @@ import time
 
 import pytest
 import yaml
+from lvslab_testinfra import wait_for  # lab/ is on sys.path (conftest.py)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PLAYBOOK = os.path.join(REPO, "tests", "lab", "playbooks", "keepalived_role.yml")
@@ -89,15 +91,6 @@ def keepalived_pid(lab, host):
 
 def has_vip(lab, host):
     return (VIP + "/32") in lab.out(host, "ip -4 addr show dev eth0")
-
-
-def wait_for(cond, timeout=20, step=0.5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +204,7 @@ def test_options_change_restarts_keepalived(lab, runs):
     for host in DIRECTORS:
         assert "--log-detail" in lab.out(host, "cat /etc/default/keepalived")
         # running again, as a new process started with the new options
-        assert wait_for(lambda: keepalived_pid(lab, host) not in ("", pids[host])), host
+        assert wait_for(lambda: keepalived_pid(lab, host) not in ("", pids[host]), timeout=20), host
         pid = keepalived_pid(lab, host)
         assert "--log-detail" in lab.out(host, "tr '\\0' ' ' < /proc/%s/cmdline" % pid), host
     assert wait_for(lambda: has_vip(lab, "dir1") and not has_vip(lab, "dir2"), timeout=30)
