@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """lvslab: a real-kernel LVS lab on a machine whose own kernel has no IPVS.
 
-Outside the lab (on the machine):
+On the machine:
     lvslab run [-t TOPOLOGY] -- COMMAND...   boot the lab kernel (user-mode
         Linux, the machine's root read-only over hostfs), optionally build a
-        topology, run COMMAND inside it, power off, exit with COMMAND's status.
+        topology, run COMMAND on the machine with the lab reachable through
+        $LVSLAB_SOCKET, power off, exit with COMMAND's status.
 
-Inside the lab kernel (what COMMAND, the tests and Molecule use):
+Under `lvslab run` (COMMAND, the tests, Ansible and Molecule use these; each
+is forwarded to the lab kernel over its serial line, see lvslab_agent):
     lvslab up TOPOLOGY        build the topology: bridges, hosts, inventory
     lvslab down               power every host off, remove the bridges
     lvslab status             hosts with their state and PID
@@ -91,19 +93,40 @@ def validate_topology(topo, where="topology"):
             raise LabError("%s: host %s gateway %s is outside the documentation ranges" % (where, name, gw))
 
 
-def save_state(state):
-    tmp = STATE_FILE + ".tmp"
+def _write_atomic(path, text):
+    tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(state, f, indent=1)
-    os.replace(tmp, STATE_FILE)
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def save_state(state):
+    text = json.dumps(state, indent=1)
+    _write_atomic(STATE_FILE, text)
+    # The machine's side reads the topology from the output folder.
+    if os.environ.get("LVSLAB_OUT"):
+        _write_atomic(os.path.join(os.environ["LVSLAB_OUT"], "state.json"), text)
+
+
+def inside():
+    return os.environ.get("LVSLAB_INSIDE") == "1"
+
+
+def out_file(name):
+    """A file of the running lab in its output folder (what the machine's side reads)."""
+    out = os.environ.get("LVSLAB_OUT")
+    if not out:
+        raise LabError("no lab is running here (use 'lvslab run -- COMMAND')")
+    return os.path.join(out, name)
 
 
 def load_state():
+    path = STATE_FILE if inside() else out_file("state.json")
     try:
-        with open(STATE_FILE) as f:
+        with open(path) as f:
             return json.load(f)
     except FileNotFoundError:
-        raise LabError("no topology is up (run 'lvslab up TOPOLOGY' inside the lab)")
+        raise LabError("no topology is up (run 'lvslab up TOPOLOGY')")
 
 
 def host_dir(name):
@@ -339,10 +362,11 @@ def cmd_down(args):
         poweroff_host(state, name)
     for seg in state["topology"]["segments"]:
         sh("ip", "link", "del", "br-" + seg, check=False, capture=True)
-    try:
-        os.unlink(STATE_FILE)
-    except FileNotFoundError:
-        pass
+    for path in (STATE_FILE, os.path.join(os.environ.get("LVSLAB_OUT", STATE_DIR), "state.json")):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
     write_empty_inventory()
     sh("rm", "-rf", os.path.join(STATE_DIR, "hosts"))
     return 0
@@ -357,18 +381,29 @@ def cmd_status(args):
     return 0
 
 
-def exec_argv(name, argv):
-    pid = host_pid(name)
-    if not pid_alive(pid):
-        raise LabError("lab host %s is not running" % name)
+def nsenter_argv(pid, argv):
+    """Inside the lab kernel: argv run in the namespaces of the host whose init is pid."""
     return ["nsenter", "--target", str(pid), "--mount", "--uts", "--ipc", "--net", "--pid",
-            "--"] + argv
+            "--"] + list(argv)
+
+
+def exec_argv(name, argv):
+    """A command line that runs argv in lab host `name`, with its stdin, stdout and stderr."""
+    if inside():
+        pid = host_pid(name)
+        if not pid_alive(pid):
+            raise LabError("lab host %s is not running" % name)
+        return nsenter_argv(pid, argv)
+    return [sys.executable, os.path.abspath(__file__), "exec", name, "--"] + list(argv)
 
 
 def cmd_exec(args):
+    argv = args.command or ["/bin/sh"]
+    if not inside():
+        import lvslab_client
+        return lvslab_client.relay(argv, host=args.host)
     state = load_state()
     known_host(state, args.host)
-    argv = args.command or ["/bin/sh"]
     return subprocess.call(exec_argv(args.host, argv))
 
 
@@ -380,10 +415,9 @@ def inventory(state):
         for g in host.get("groups", []) or ["ungrouped"]:
             groups.setdefault(g, {"hosts": {}})["hosts"][name] = None
         hostvars[name] = {
-            # community.docker.nsenter with pipelining (lab/connection_plugins).
-            "ansible_connection": "lvslab_nsenter",
-            # Read at every task: a reboot gives the host a new init PID.
-            "ansible_nsenter_pid": "{{ lookup('ansible.builtin.file', '%s/pid') }}" % host_dir(name),
+            # Through the lab broker and agent (lab/connection_plugins/lvslab.py),
+            # as ssh reaches a real host.
+            "ansible_connection": "lvslab",
             "ansible_python_interpreter": "/usr/bin/python3",
             "lab_interfaces": {k: v.get("addresses", []) for k, v in
                                (host.get("interfaces") or {}).items()},
@@ -391,17 +425,25 @@ def inventory(state):
     return {"all": {"hosts": hostvars, "children": groups}}
 
 
+def inventory_paths():
+    paths = [INVENTORY_FILE]
+    if os.environ.get("LVSLAB_OUT"):
+        paths.append(os.path.join(os.environ["LVSLAB_OUT"], "inventory.yml"))
+    return paths
+
+
 def write_empty_inventory():
-    # The inventory path always exists inside the lab (Molecule links to it
+    # The inventory path always exists while a lab runs (Molecule links to it
     # before its create step brings hosts up).
-    with open(INVENTORY_FILE, "w") as f:
-        f.write("all:\n  hosts: {}\n")
+    for path in inventory_paths():
+        _write_atomic(path, "all:\n  hosts: {}\n")
 
 
 def write_inventory(state):
     import yaml
-    with open(INVENTORY_FILE, "w") as f:
-        yaml.safe_dump(inventory(state), f, default_flow_style=False, sort_keys=False)
+    text = yaml.safe_dump(inventory(state), default_flow_style=False, sort_keys=False)
+    for path in inventory_paths():
+        _write_atomic(path, text)
 
 
 def cmd_inventory(args):
@@ -421,23 +463,26 @@ def power_off_kernel():
 
 
 def cmd_guest_main(args):
-    """Runs as PID 1's successor in the lab kernel: build, run the job, power off."""
+    """The lab kernel's controller: build the topology, serve the machine's requests, power off."""
     rc = 125
     try:
         with open(args.job) as f:
             job = json.load(f)
         os.makedirs(os.path.join(STATE_DIR, "hosts"), exist_ok=True)
-        write_empty_inventory()
         env = dict(job["env"])
         env["LVSLAB_INSIDE"] = "1"
         env["LVSLAB_INVENTORY"] = INVENTORY_FILE
         os.environ.update(env)
+        write_empty_inventory()
         if job.get("topology"):
             cmd_up(argparse.Namespace(topology=job["topology"]))
+        import lvslab_agent
+        agent = lvslab_agent.Agent()
         print("LVSLAB-READY %.1f" % float(open("/proc/uptime").read().split()[0]), flush=True)
-        rc = subprocess.call(job["argv"], cwd=job["cwd"], env=os.environ)
+        agent.serve()  # until the machine says SHUTDOWN or the line closes
+        rc = 0
     except Exception as exc:  # report, then still power off cleanly
-        print("lvslab: %s" % exc, flush=True)
+        print("LVSLAB-FAIL %s: %s" % (type(exc).__name__, exc), flush=True)
     finally:
         try:
             cmd_down(None)
@@ -454,6 +499,9 @@ UML_NOISE = ("SELinux", "mmapper_init", "Failed to initialize ubd", "Warning: te
              "Core dump limits", "Checking for the skas", "Failed to write wtmp",
              "Powering off", "reboot: ", "Locating ", "Checking PROT_EXEC", "Adding ",
              "Checking host MADV", "Checking host", "Linux version", "hostfs")
+# Boot of the lab kernel and the topology, before the command runs.
+READY_TIMEOUT = 300
+HELLO_TIMEOUT = 60
 
 
 def find_uml():
@@ -463,9 +511,220 @@ def find_uml():
     raise LabError("user-mode-linux is not installed (apt-get install user-mode-linux)")
 
 
+def command_env(out, sock):
+    """The command's environment on the machine: the lab reachable through the broker, and
+    every place Ansible, Molecule, pytest and Python write to inside the output folder."""
+    env = dict(os.environ)
+    home = os.path.join(out, "home")
+    tmp = os.path.join(out, "tmp")
+    for d in (home, tmp):
+        os.makedirs(d, exist_ok=True)
+    venv_bin = os.path.dirname(os.path.abspath(sys.executable))
+    env.update({
+        "LVSLAB_SOCKET": sock,
+        "LVSLAB_OUT": out,
+        "LVSLAB_INVENTORY": os.path.join(out, "inventory.yml"),
+        "PATH": "%s:%s:%s" % (os.path.join(LAB_HOME, "bin"), venv_bin, os.environ.get("PATH", "/usr/bin:/bin")),
+        "HOME": home,
+        "TMPDIR": tmp,
+        "XDG_CACHE_HOME": os.path.join(home, ".cache"),
+        "XDG_CONFIG_HOME": os.path.join(home, ".config"),
+        "XDG_DATA_HOME": os.path.join(home, ".local", "share"),
+        "XDG_STATE_HOME": os.path.join(home, ".local", "state"),
+        "ANSIBLE_HOME": os.path.join(home, ".ansible"),
+        "ANSIBLE_LOCAL_TEMP": os.path.join(tmp, "ansible-local"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    env.pop("LVSLAB_INSIDE", None)
+    # Lab inventories use the lab's connection plugin (through the broker), pipelined.
+    env.setdefault("ANSIBLE_CONNECTION_PLUGINS", os.path.join(LAB_HOME, "connection_plugins"))
+    env.setdefault("ANSIBLE_PIPELINING", "True")
+    return env
+
+
+def visible_paths():
+    """Machine paths the lab kernel must see although it mounts a tmpfs over /tmp: the
+    checkout (lab code, topologies) and the Python that runs the lab's controller."""
+    paths = {REPO, os.path.realpath(sys.prefix), os.path.realpath(os.path.dirname(sys.executable))}
+    return ":".join(sorted(p for p in paths if p.startswith("/tmp/") or p == "/tmp"))
+
+
+class LabRun:
+    """One lab kernel on the machine, its console, its broker and the command."""
+
+    def __init__(self, args):
+        self.args = args
+        self.out = os.path.abspath(args.out)
+        self.uml = None
+        self.cmd = None
+        self.broker = None
+        self.rc = None          # the agent's LVSLAB-EXIT status
+        self.failure = None     # LVSLAB-FAIL reason
+        self.ready = threading.Event()
+        self.ended = threading.Event()
+        self.stopping = False
+
+    def log(self, msg):
+        print("lvslab: %s" % msg, file=sys.stderr, flush=True)
+
+    def boot(self, topology):
+        import socket
+        out = self.out
+        os.makedirs(out, exist_ok=True)
+        job = {"env": {k: v for k, v in os.environ.items()
+                       if k in ("TERM", "LANG", "LC_ALL") or k.startswith("BENCH_")},
+               "topology": topology}
+        job["env"].update({"PATH": "%s:/usr/sbin:/usr/bin:/sbin:/bin" % os.path.join(LAB_HOME, "bin"),
+                           "HOME": "/root", "LVSLAB_OUT": out, "PYTHONDONTWRITEBYTECODE": "1"})
+        with open(os.path.join(out, "job.json"), "w") as f:
+            json.dump(job, f)
+        subprocess.run(["rm", "-rf", os.path.join(out, "uml")])
+        for stale in ("state.json", "inventory.yml"):
+            try:
+                os.unlink(os.path.join(out, stale))
+            except FileNotFoundError:
+                pass
+        # The lab line: one end of a socketpair becomes the lab kernel's second
+        # serial line (/dev/ttyS1 inside); the other end is the broker's.
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock_pair = (ours, theirs)
+        cmdline = [
+            find_uml(), "mem=%s" % self.args.mem, "rootfstype=hostfs", "rootflags=/", "ro", "quiet",
+            "init=" + os.path.join(LAB_HOME, "guest", "boot"),
+            "con=null", "con0=fd:0,fd:1", "ssl=null", "ssl1=fd:%d" % theirs.fileno(),
+            "uml_dir=" + os.path.join(out, "uml"), "umid=lvslab",
+            "LVSLAB_OUT=" + out, "LVSLAB_HOME=" + LAB_HOME,
+            "LVSLAB_PYTHON=" + sys.executable,
+            "LVSLAB_VISIBLE=" + (visible_paths() or "-"),
+        ]
+        # UML keeps the guest's memory in a file under TMPDIR: on tmpfs, and
+        # unlinked by UML as soon as it is mapped.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": "/dev/shm"}
+        self.t0 = time.time()
+        self.uml = subprocess.Popen(cmdline, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    pass_fds=(theirs.fileno(),))
+        theirs.close()
+        threading.Thread(target=self._console, daemon=True).start()
+
+    def _console(self):
+        boot_log = open(os.path.join(self.out, "boot.log"), "w")
+        shown = False
+        for raw in self.uml.stdout:
+            line = raw.decode("utf-8", "replace").replace("\r", "")
+            if line.startswith("LVSLAB-EXIT "):
+                self.rc = int(line.split()[1])
+                continue
+            if line.startswith("LVSLAB-FAIL "):
+                self.failure = line[len("LVSLAB-FAIL "):].strip()
+                boot_log.write(line)
+                boot_log.flush()
+                self.log("lab failed: %s" % self.failure)
+                self.ready.set()
+                continue
+            if line.startswith("LVSLAB-BOOTED"):
+                shown = True
+                if self.args.verbose:
+                    self.log("kernel up in %.1f s" % (time.time() - self.t0))
+                continue
+            if line.startswith("LVSLAB-READY"):
+                if self.args.verbose:
+                    self.log("ready in %.1f s" % (time.time() - self.t0))
+                self.ready.set()
+                continue
+            if not shown or line.startswith(UML_NOISE):
+                boot_log.write(line)
+                boot_log.flush()
+                continue
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        boot_log.close()
+        self.ended.set()
+        self.ready.set()
+
+    def kill_uml(self):
+        if self.uml is None:
+            return
+        # UML's helper processes share its process group.
+        try:
+            os.killpg(self.uml.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.uml.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop_command(self, sig=signal.SIGTERM):
+        if self.cmd and self.cmd.poll() is None:
+            try:
+                os.killpg(self.cmd.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def on_signal(self, signum, frame):
+        if self.stopping:
+            return
+        self.stopping = True
+        self.log("signal %d: stopping the command and the lab" % signum)
+        self.stop_command(signal.SIGTERM)
+        if self.cmd:
+            try:
+                self.cmd.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.stop_command(signal.SIGKILL)
+        if self.broker:
+            self.broker.close_server()
+        self.kill_uml()
+        os._exit(128 + signum)
+
+    def run(self, argv, topology):
+        import lvslab_broker
+        self.boot(topology)
+        if not self.ready.wait(READY_TIMEOUT) or self.ended.is_set() or self.failure:
+            why = self.failure or ("the lab kernel stopped while booting" if self.ended.is_set()
+                                   else "not ready after %d s" % READY_TIMEOUT)
+            self.log("%s (boot log: %s/boot.log)" % (why, self.out))
+            self.kill_uml()
+            return 125
+        sock = os.path.join(self.out, "lab.sock")
+        self.broker = lvslab_broker.Broker(self.sock_pair[0].fileno(), sock, log=self.log)
+        self.broker.start()
+        if not self.broker.wait_hello(HELLO_TIMEOUT):
+            self.log("the lab agent did not answer on the lab line in %d s" % HELLO_TIMEOUT)
+            self.kill_uml()
+            return 125
+        self.broker.listen()
+        deadline = self.t0 + self.args.timeout
+        self.cmd = subprocess.Popen(argv, env=command_env(self.out, sock), start_new_session=True)
+        timed_out = False
+        while self.cmd.poll() is None:
+            if time.time() > deadline:
+                timed_out = True
+                self.log("timed out after %.0f s; stopping the command and the lab" % self.args.timeout)
+                self.stop_command(signal.SIGTERM)
+                try:
+                    self.cmd.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.stop_command(signal.SIGKILL)
+                break
+            if self.ended.is_set():
+                self.log("the lab kernel stopped while the command ran (see %s/boot.log)" % self.out)
+                self.stop_command(signal.SIGTERM)
+                break
+            time.sleep(0.2)
+        rc = self.cmd.wait()
+        # Power off: the agent tears the topology down, then the kernel powers off.
+        self.broker.shutdown()
+        if not self.ended.wait(60):
+            self.log("the lab kernel did not power off in 60 s; killed")
+        self.kill_uml()
+        if timed_out:
+            return 124
+        return rc
+
+
 def cmd_run(args):
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
     argv = args.command
     if argv and argv[0] == "--":
         argv = argv[1:]
@@ -474,95 +733,41 @@ def cmd_run(args):
     topology = os.path.abspath(args.topology) if args.topology else None
     if topology:
         validate_topology(load_topology(topology), topology)
-    venv_bin = os.path.dirname(os.path.abspath(sys.executable))
-    keep = {k: v for k, v in os.environ.items()
-            if k in ("TERM", "CI", "HOME", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE")
-            or k.startswith(("LVSLAB_", "MOLECULE_", "ANSIBLE_", "PYTEST_", "BENCH_"))}
-    keep.setdefault("HOME", "/root")
-    keep["PATH"] = "%s:%s:/usr/sbin:/usr/bin:/sbin:/bin" % (os.path.join(LAB_HOME, "bin"), venv_bin)
-    keep["LVSLAB_OUT"] = out
-    # Ansible inside the lab: the lab's connection plugin, pipelined.
-    keep.setdefault("ANSIBLE_CONNECTION_PLUGINS", os.path.join(LAB_HOME, "connection_plugins"))
-    keep.setdefault("ANSIBLE_PIPELINING", "True")
-    keep["PYTHONDONTWRITEBYTECODE"] = "1"
-    job = {"argv": argv, "cwd": os.getcwd(), "env": keep, "topology": topology}
-    with open(os.path.join(out, "job.json"), "w") as f:
-        json.dump(job, f)
-    for stale in ("uml",):
-        subprocess.run(["rm", "-rf", os.path.join(out, stale)])
-    cmdline = [
-        find_uml(), "mem=%s" % args.mem, "rootfstype=hostfs", "rootflags=/", "ro", "quiet",
-        "init=" + os.path.join(LAB_HOME, "guest", "boot"),
-        "con=null", "con0=fd:0,fd:1", "ssl=null",
-        "uml_dir=" + os.path.join(out, "uml"), "umid=lvslab",
-        "LVSLAB_OUT=" + out, "LVSLAB_HOME=" + LAB_HOME,
-        "LVSLAB_PYTHON=" + sys.executable,
-    ]
-    # UML keeps the guest's memory in a file under TMPDIR: on tmpfs, and
-    # unlinked by UML as soon as it is mapped.
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": "/dev/shm"}
-    t0 = time.time()
-    proc = subprocess.Popen(cmdline, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    rc = None
-    boot_log = open(os.path.join(out, "boot.log"), "w")
-    shown = False
-    timer = threading.Timer(args.timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
-    timer.daemon = True
-    timer.start()
+    lab = LabRun(args)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lab.on_signal)
     try:
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", "replace").replace("\r", "")
-            if line.startswith("LVSLAB-EXIT "):
-                rc = int(line.split()[1])
-                continue
-            if line.startswith("LVSLAB-BOOTED"):
-                shown = True
-                if args.verbose:
-                    print("lvslab: kernel up in %.1f s" % (time.time() - t0), file=sys.stderr)
-                continue
-            if line.startswith("LVSLAB-READY"):
-                if args.verbose:
-                    print("lvslab: ready in %.1f s" % (time.time() - t0), file=sys.stderr)
-                continue
-            if not shown or line.startswith(UML_NOISE):
-                boot_log.write(line)
-                continue
-            sys.stdout.write(line)
-            sys.stdout.flush()
-        proc.wait(timeout=30)
+        return lab.run(argv, topology)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        else:
-            # UML's helper processes share its process group.
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    if rc is None and not timer.is_alive():
-        print("lvslab: timed out after %.0f s; lab powered off" % args.timeout, file=sys.stderr)
-        return 124
-    timer.cancel()
-    if rc is None:
-        print("lvslab: the lab kernel stopped without reporting an exit status (see %s/boot.log)"
-              % out, file=sys.stderr)
-        return 125
-    return rc
+        if lab.uml and lab.uml.poll() is None:
+            lab.kill_uml()
+
+
+# Sub-commands that change or read the lab kernel's state: forwarded there from the machine.
+FORWARDED = ("up", "down", "status", "inventory", "reboot", "poweroff", "poweron", "cut", "mend")
+
+
+def forward(argv):
+    """Run `lvslab ARGV` in the lab kernel (from the machine), with this process's output."""
+    import lvslab_client
+    argv = list(argv)
+    if argv[:1] == ["up"] and len(argv) > 1:
+        argv[1] = os.path.abspath(argv[1])
+    return lvslab_client.relay(argv, kind="lab", stdin_fd=None)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="lvslab", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="boot the lab kernel and run a command inside it")
+    r = sub.add_parser("run", help="boot the lab kernel and run a command with it")
     r.add_argument("-t", "--topology")
     r.add_argument("--mem", default=os.environ.get("LVSLAB_MEM", "3G"))
-    r.add_argument("--out", default=os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab")))
+    r.add_argument("--out", default=os.environ.get("LVSLAB_RUN_OUT", os.path.join(REPO, ".lab")),
+                   help="the output folder, the only place the lab writes to (default .lab)")
     r.add_argument("-v", "--verbose", action="store_true")
     r.add_argument("--timeout", type=float, default=float(os.environ.get("LVSLAB_TIMEOUT", 3600)),
-                   help="power the lab off after this many seconds (exit status 124)")
+                   help="stop the command and power the lab off after this many seconds (exit status 124)")
     r.add_argument("command", nargs=argparse.REMAINDER)
     r.set_defaults(func=cmd_run)
     g = sub.add_parser("guest-main")
@@ -589,16 +794,21 @@ def main(argv=None):
     e.set_defaults(func=lambda a: cmd_exec(argparse.Namespace(
         host=a.host, command=a.command[1:] if a.command[:1] == ["--"] else a.command)))
     args = p.parse_args(argv)
-    inside = os.environ.get("LVSLAB_INSIDE") == "1" or args.cmd == "guest-main"
-    if args.cmd != "run" and not inside:
-        print("lvslab %s works inside the lab kernel; use 'lvslab run -- lvslab %s ...'"
-              % (args.cmd, args.cmd), file=sys.stderr)
-        return 2
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if args.cmd in FORWARDED and not inside():
+            return forward(argv)
+        if args.cmd not in ("run", "exec", "guest-main") and not inside():
+            raise LabError("lvslab %s works inside the lab kernel" % args.cmd)
         return args.func(args)
     except LabError as exc:
         print("lvslab: %s" % exc, file=sys.stderr)
         return 1
+    except Exception as exc:
+        if type(exc).__name__ == "LabUnavailable":
+            print("lvslab: %s" % exc, file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

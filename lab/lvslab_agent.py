@@ -1,0 +1,177 @@
+"""The agent inside the lab kernel: runs the machine's requests, streams their I/O back.
+
+It reads requests from the lab kernel's serial line (/dev/ttyS1, the machine's
+socketpair) and runs each as a process, either inside a lab host (nsenter into
+its namespaces, as ssh would land on a real host) or in the lab kernel itself
+(lvslab sub-commands, the fail-over probe). stdin, stdout, stderr and the exit
+status travel as frames of lvslab_line; nothing else crosses.
+"""
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import tty
+
+import lvslab
+import lvslab_line as L
+
+SERIAL = "/dev/ttyS1"
+# What a command in a lab host starts with (as after an ssh login), whatever
+# the agent's own environment is.
+HOST_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8",
+            "TERM": "dumb", "USER": "root", "LOGNAME": "root", "SHELL": "/bin/sh"}
+
+
+class Session:
+    """One request: a process and the threads that move its bytes."""
+
+    def __init__(self, agent, chan, req):
+        self.agent, self.chan, self.req = agent, chan, req
+        self.stdin = queue.Queue()
+        self.proc = None
+        self.killed = False
+
+    def start(self):
+        threading.Thread(target=self._run, name="session-%d" % self.chan, daemon=True).start()
+
+    def _argv_env(self):
+        req = self.req
+        env = dict(req.get("env") or {})
+        if req.get("kind") in ("kernel", "lab"):
+            full = dict(os.environ)
+            full.update(env)
+            argv = list(req["argv"])
+            if req["kind"] == "lab":  # an lvslab sub-command, run in the lab kernel
+                argv = [sys.executable, "-u", os.path.abspath(lvslab.__file__)] + argv
+            return argv, full
+        host = req.get("host")
+        pid = lvslab.host_pid(host)
+        if not lvslab.pid_alive(pid):
+            raise lvslab.LabError("lab host %s is not running" % host)
+        full = dict(HOST_ENV)
+        full.update(env)
+        return lvslab.nsenter_argv(pid, req["argv"]), full
+
+    def _run(self):
+        line = self.agent.line
+        try:
+            argv, env = self._argv_env()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, env=env, start_new_session=True,
+                                         cwd=self.req.get("cwd") if self.req.get("kind") != "host" else None)
+        except Exception as exc:  # unknown host, no such program: the request fails, not the agent
+            self.agent.finish(self.chan, {"rc": 127, "error": str(exc)})
+            return
+        if self.killed:
+            self.kill()
+        line.send_json(L.STARTED, self.chan, {"pid": self.proc.pid})
+        pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, L.STDOUT), daemon=True),
+                 threading.Thread(target=self._pump, args=(self.proc.stderr, L.STDERR), daemon=True),
+                 threading.Thread(target=self._feed, daemon=True)]
+        for t in pumps:
+            t.start()
+        rc = self.proc.wait()
+        for t in pumps[:2]:
+            t.join()
+        self.stdin.put(None)
+        self.agent.finish(self.chan, {"rc": rc if rc >= 0 else 128 - rc})
+
+    def _pump(self, pipe, ftype):
+        fd = pipe.fileno()
+        try:
+            while True:
+                data = os.read(fd, L.MAX_PAYLOAD)
+                if not data:
+                    break
+                self.agent.line.send(ftype, self.chan, data)
+        except (OSError, L.LineError):
+            pass
+        finally:
+            pipe.close()
+
+    def _feed(self):
+        pipe = self.proc.stdin
+        while True:
+            data = self.stdin.get()
+            if data is None:
+                break
+            try:
+                pipe.write(data)
+                pipe.flush()
+            except (OSError, ValueError):
+                # The command closed its stdin: drop the rest, as a pipe would.
+                pass
+        try:
+            pipe.close()
+        except (OSError, ValueError):
+            pass
+
+    def kill(self):
+        self.killed = True
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+class Agent:
+    def __init__(self, path=SERIAL):
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        # Raw, 8-bit clean, no flow control characters, no echo.
+        tty.setraw(self.fd)
+        attrs = termios.tcgetattr(self.fd)
+        attrs[0] &= ~(termios.IXON | termios.IXOFF | termios.IXANY | termios.ICRNL | termios.ISTRIP)
+        attrs[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
+        attrs[6][termios.VMIN] = 1
+        attrs[6][termios.VTIME] = 0
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+        self.sessions = {}
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.line = L.Line(self.fd, self.fd, L.WINDOW_TO_MACHINE, self.on_frame, self.on_close)
+
+    def on_close(self, reason):
+        print("lvslab agent: line closed: %s" % reason, flush=True)
+        self.done.set()
+
+    def on_frame(self, ftype, chan, payload):
+        if ftype == L.OPEN:
+            sess = Session(self, chan, json.loads(payload))
+            with self.lock:
+                self.sessions[chan] = sess
+            sess.start()
+        elif ftype in (L.STDIN, L.EOF, L.KILL):
+            with self.lock:
+                sess = self.sessions.get(chan)
+            if sess is None:
+                return
+            if ftype == L.STDIN:
+                sess.stdin.put(payload)
+            elif ftype == L.EOF:
+                sess.stdin.put(None)
+            else:
+                sess.kill()
+        elif ftype == L.SHUTDOWN:
+            self.done.set()
+
+    def finish(self, chan, result):
+        with self.lock:
+            self.sessions.pop(chan, None)
+        try:
+            self.line.send_json(L.EXIT, chan, result)
+        except L.LineError:
+            pass
+
+    def serve(self):
+        self.line.start()
+        self.line.send_json(L.HELLO, 0, {"pid": os.getpid()})
+        self.done.wait()
+        with self.lock:
+            sessions = list(self.sessions.values())
+        for sess in sessions:
+            sess.kill()
