@@ -146,6 +146,13 @@ def switch_port(state, name, ifname):
 
 
 def host_pid(name):
+    """The PID (in the lab kernel) of the host's init; None when it is off. On the machine,
+    read from the state the lab mirrors into its output folder (it changes at each boot)."""
+    if not inside():
+        try:
+            return (load_state()["hosts"].get(name) or {}).get("pid")
+        except LabError:
+            return None
     try:
         with open(os.path.join(host_dir(name), "pid")) as f:
             return int(f.read())
@@ -153,8 +160,18 @@ def host_pid(name):
         return None
 
 
+def host_on(name):
+    """True while the lab host is powered on."""
+    if not inside():
+        try:
+            return (load_state()["hosts"].get(name) or {}).get("power") == "on"
+        except LabError:
+            return False
+    return pid_alive(host_pid(name))
+
+
 def pid_alive(pid):
-    """True while the process exists and is not a zombie."""
+    """True while the process exists and is not a zombie (inside the lab kernel)."""
     if pid is None:
         return False
     try:

@@ -1,18 +1,18 @@
-"""pytest-testinfra backend for lab hosts: commands run through nsenter.
+"""pytest-testinfra backend for lab hosts: commands run through the lab broker.
 
-testinfra has no nsenter backend, and its ansible backend starts one ad-hoc
-``ansible`` process per command (seconds each in the lab kernel). This one
-costs one nsenter (about 0.1 s). Host specs: ``lvslab://HOST`` or, with
-``--connection=lvslab``, a host name, a group name of the lab inventory or
-``all``.
+testinfra's ansible backend starts one ad-hoc ``ansible`` process per command;
+this one is one request to the lab broker (lvslab_client), run in the host by
+the agent in the lab kernel (under 0.1 s). Host specs: ``lvslab://HOST`` or,
+with ``--connection=lvslab``, a host name, a group name of the lab inventory
+or ``all``.
 """
-import subprocess
 import time
 
 import testinfra
 from testinfra.backend import BACKENDS, base
 
 import lvslab
+import lvslab_client
 
 
 class LvslabBackend(base.BaseBackend):
@@ -37,9 +37,10 @@ class LvslabBackend(base.BaseBackend):
 
     def run(self, command, *args, **kwargs):
         cmd = self.get_command(command, *args)
-        argv = lvslab.exec_argv(self.lab_host, ["/bin/sh", "-c", cmd])
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        return self.result(p.returncode, self.encode(cmd), p.stdout, p.stderr)
+        rc, out, err, error = lvslab_client.run(["/bin/sh", "-c", cmd], host=self.lab_host)
+        if error:
+            err += ("lvslab: %s\n" % error).encode()
+        return self.result(rc, self.encode(cmd), out, err)
 
 
 def register():

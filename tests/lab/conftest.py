@@ -1,9 +1,10 @@
-"""Lab tests run inside the lab kernel, with a topology up:
+"""Lab tests run on the machine while a lab kernel runs a topology:
 
     lvslab run -t lab/topologies/dr.yml -- pytest tests/lab
 
-Commands reach lab hosts through nsenter (lvslab.exec_argv), the same way
-Ansible's nsenter connection does.
+Commands reach lab hosts through the lab broker (lvslab_client), the same way
+Ansible's lvslab connection does; what must be seen from the lab kernel itself
+runs there (lab.kernel).
 """
 import json
 import os
@@ -17,14 +18,15 @@ LAB = os.path.join(os.path.dirname(__file__), "..", "..", "lab")
 sys.path.insert(0, os.path.abspath(LAB))
 
 import lvslab  # noqa: E402
+import lvslab_client  # noqa: E402
 import lvslab_testinfra  # noqa: E402
 
 lvslab_testinfra.register()
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("LVSLAB_INSIDE") != "1":
-        raise pytest.UsageError("tests/lab runs inside the lab kernel: "
+    if not os.environ.get("LVSLAB_SOCKET"):
+        raise pytest.UsageError("tests/lab needs a running lab: "
                                 "lab/bin/lvslab run -t lab/topologies/dr.yml -- pytest tests/lab")
 
 
@@ -80,19 +82,24 @@ class Lab:
         for runner in self.runners.values():
             runner.close()
 
-    def run(self, host, cmd, check=True, input=None):
-        argv = lvslab.exec_argv(host, ["/bin/sh", "-c", cmd])
-        p = subprocess.run(argv, input=input, capture_output=True, text=True, check=False)
+    def run(self, host, cmd, check=True, input=None, kind="host"):
+        rc, out, err, error = lvslab_client.run(["/bin/sh", "-c", cmd], host=host, input=input, kind=kind)
+        p = subprocess.CompletedProcess(cmd, rc, out.decode("utf-8", "replace"),
+                                        err.decode("utf-8", "replace") + ("lvslab: %s\n" % error if error else ""))
         if check and p.returncode != 0:
             raise AssertionError("%s: %r exited %d\nstdout: %s\nstderr: %s"
                                  % (host, cmd, p.returncode, p.stdout, p.stderr))
         return p
 
+    def kernel(self, cmd, check=True):
+        """A shell command in the lab kernel itself (outside every lab host)."""
+        return self.run(None, cmd, check=check, kind="kernel")
+
     def out(self, host, cmd):
         return self.run(host, cmd).stdout
 
     def lab(self, *args):
-        """Run an lvslab sub-command in-process (no new Python start)."""
+        """Run an lvslab sub-command (forwarded to the lab kernel)."""
         assert lvslab.main(list(args)) == 0, "lvslab %s failed" % " ".join(args)
 
     def address(self, host, iface="eth0"):

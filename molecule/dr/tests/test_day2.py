@@ -12,7 +12,7 @@ REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())
 
 
 def playbook(name, *extra):
-    argv = ["ansible-playbook", "-i", os.environ.get("LVSLAB_INVENTORY", "/run/lab/inventory.yml"),
+    argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"],
             "-i", os.path.join(REPO, "inventories", "lab-dr"), "lvs.cluster." + name] + list(extra)
     return subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
 

@@ -1,0 +1,202 @@
+"""The fail-over probe: what must happen inside the lab kernel, fast, for lvslab_failover.
+
+Started through the lab agent in the lab kernel (not in a lab host), it answers
+one JSON request a line on stdin with one JSON line on stdout, and streams
+timestamped events while it samples. Everything it reads comes from
+/proc/<host init>/net/... (each lab host's init shows its network namespace
+there), so a 50 ms sample costs no process start; faults (SIGKILL, power off,
+link cut) are injected from here, so their timestamps are the lab kernel's
+clock, the same clock as the client's request loop in the lab.
+
+Requests: {"id": N, "op": NAME, ...}; answers {"id": N, "t": TIME, "result": ...}
+or {"id": N, "error": TEXT}; events {"event": "holders", "t": TIME, "holders": {...}}.
+"""
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+import lvslab
+
+POLL = 0.05
+_out_lock = threading.Lock()
+
+
+def emit(obj):
+    with _out_lock:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+
+def _hex(addr):
+    return "%08X" % struct.unpack("!I", socket.inet_aton(addr))[0]
+
+
+def _addr(hexaddr):
+    return socket.inet_ntoa(struct.pack("!I", int(hexaddr, 16)))
+
+
+def proc_net(host, name):
+    pid = lvslab.host_pid(host)
+    if not lvslab.pid_alive(pid):
+        return None
+    try:
+        with open("/proc/%d/net/%s" % (pid, name)) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def local_addresses(host):
+    """The host's local IPv4 addresses (what `ip -o addr` shows), from its fib_trie."""
+    text = proc_net(host, "fib_trie")
+    if text is None:
+        return []
+    lines, found = text.splitlines(), set()
+    for i, line in enumerate(lines):
+        if line.strip().startswith("|-- "):
+            if any("host LOCAL" in nxt for nxt in lines[i + 1:i + 3]):
+                found.add(line.split()[-1])
+    return sorted(found)
+
+
+def vip_holders(vips, directors):
+    addrs = {h: set(local_addresses(h)) for h in directors}
+    return {v: [h for h in directors if v in addrs[h]] for v in vips}
+
+
+def ipvs_weights(host, vip, port):
+    """{real server address: weight} of the service in the host's IPVS table; None without it."""
+    text = proc_net(host, "ip_vs")
+    if text is None:
+        return None
+    want = "%s:%04X" % (_hex(vip), port)
+    found, rs, inside = False, {}, False
+    for line in text.splitlines():
+        if line.startswith(("TCP", "UDP", "SCTP", "FWM")):
+            inside = line.split()[1] == want
+            found = found or inside
+        elif inside and line.strip().startswith("->"):
+            f = line.split()  # -> ADDR:PORT Forward Weight ActiveConn InActConn
+            rs[_addr(f[1].split(":")[0])] = int(f[3])
+    return rs if found else None
+
+
+def established(host, vip, port, client_ports):
+    """ESTABLISHED entries for the service from these client ports in the host's connection table."""
+    text = proc_net(host, "ip_vs_conn")
+    if text is None:
+        return 0
+    want = (_hex(vip), "%04X" % port)
+    ports = {"%04X" % p for p in client_ports}
+    n = 0
+    for line in text.splitlines()[1:]:
+        f = line.split()  # Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires ...
+        if len(f) >= 8 and (f[3], f[4]) == want and f[2] in ports and f[7] == "ESTABLISHED":
+            n += 1
+    return n
+
+
+def host_processes(host, comm):
+    """PIDs (in the lab kernel) of the host's processes named comm."""
+    pid = lvslab.host_pid(host)
+    if not lvslab.pid_alive(pid):
+        return []
+    ns = os.readlink("/proc/%d/ns/pid" % pid)
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % entry) as f:
+                if f.read().strip() != comm:
+                    continue
+            if os.readlink("/proc/%s/ns/pid" % entry) == ns:
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+def kill(host, comm):
+    # Frozen first: killed one by one, a surviving keepalived parent respawns
+    # its children or SIGTERMs them (a graceful stop that drops the VIPs).
+    pids = host_processes(host, comm)
+    t = time.time()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return {"killed": len(pids), "t": t}
+
+
+def lab(argv):
+    """An lvslab sub-command in this process (no process start): poweroff, cut, ..."""
+    t = time.time()
+    rc = lvslab.main(list(argv))
+    return {"rc": rc, "t": t}
+
+
+class Sampler(threading.Thread):
+    """Samples the VIP holders every 50 ms and emits every change."""
+
+    def __init__(self, vips, directors):
+        super().__init__(daemon=True)
+        self.vips, self.directors = vips, directors
+        self.stop_flag = False
+
+    def run(self):
+        last = None
+        while not self.stop_flag:
+            now, h = time.time(), vip_holders(self.vips, self.directors)
+            if h != last:
+                emit({"event": "holders", "t": now, "holders": h})
+                last = h
+            time.sleep(POLL)
+
+
+OPS = {
+    "now": lambda: time.time(),
+    "local_addresses": local_addresses,
+    "vip_holders": vip_holders,
+    "ipvs_weights": ipvs_weights,
+    "established": established,
+    "host_processes": host_processes,
+    "host_on": lambda host: lvslab.pid_alive(lvslab.host_pid(host)),
+    "kill": kill,
+    "lab": lab,
+}
+
+
+def main():
+    sampler = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        rid, op = req.pop("id"), req.pop("op")
+        try:
+            if op == "sample_start":
+                if sampler:
+                    sampler.stop_flag = True
+                    sampler.join()
+                sampler = Sampler(req["vips"], req["directors"])
+                sampler.start()
+                result = True
+            elif op == "sample_stop":
+                if sampler:
+                    sampler.stop_flag = True
+                    sampler.join()
+                    sampler = None
+                result = True
+            else:
+                result = OPS[op](**req)
+            emit({"id": rid, "t": time.time(), "result": result})
+        except Exception as exc:  # the caller raises it
+            emit({"id": rid, "error": "%s: %s" % (type(exc).__name__, exc)})
+
+
+if __name__ == "__main__":
+    main()
