@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo lab docs ee test test-unit test-lab test-molecule sanity units bench clean
+.PHONY: setup demo lab docs ee test test-unit test-lab test-labs test-harness test-molecule sanity units bench clean
 
 setup: .lab/setup.done
 
@@ -32,13 +32,28 @@ setup: .lab/setup.done
 
 # The main job on the built-in lab: a DR cluster from the example inventory.
 demo: setup
-	$(LAB) run -v -t lab/topologies/dr.yml -- lab/demo.sh
+	$(LAB) run -v -t lab/topologies/dr.yml -- python lab/demo.py
 
 # One command inside the lab kernel, with the topology up: make lab CMD='lvslab exec dir1 -- ipvsadm -Ln'
 lab: setup
 	$(LAB) run -t $(TOPOLOGY) -- sh -c '$(CMD)'
 
-test: setup sanity units lint test-unit test-lab test-molecule
+test: setup sanity units lint test-unit test-labs
+
+# Every lab part of the suite (harness, lab tests, each Molecule scenario), in
+# two lanes: two lab kernels side by side, one per core (tests/lanes.py). The
+# weights (expected minutes) balance the lanes.
+LAB_WEIGHTS ?= failover=9,dr=7,lab=6,nat=5,tun=4,smoke=3,harness=2
+test-labs: setup
+	$(PY) tests/lanes.py --weights $(LAB_WEIGHTS) \
+	  'harness!: $(PY) -m pytest -q -p no:cacheprovider --color=no tests/harness' \
+	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no tests/lab' \
+	  $(foreach s,$(SCENARIOS),'$(s): -- molecule test -s $(s)')
+
+# The harness itself (boots its own small labs): SIGTERM, boot failure, line
+# stress, a checkout under /tmp, no write outside the output folder.
+test-harness: setup
+	$(PY) -m pytest -q -p no:cacheprovider --color=no tests/harness
 
 # The collection's reference, by antsibull-docs from the built and installed
 # tarball (docs/build.sh): docs/reference/ (committed) and the HTML site .lab/docs/html.

@@ -416,9 +416,15 @@ def exec_argv(name, argv):
 
 def cmd_exec(args):
     argv = args.command or ["/bin/sh"]
+    if args.kernel:
+        argv = ([args.host] if args.host else []) + argv
     if not inside():
         import lvslab_client
+        if args.kernel:
+            return lvslab_client.relay(argv, kind="kernel")
         return lvslab_client.relay(argv, host=args.host)
+    if args.kernel:
+        return subprocess.call(argv)
     state = load_state()
     known_host(state, args.host)
     return subprocess.call(exec_argv(args.host, argv))
@@ -611,7 +617,7 @@ class LabRun:
             "con=null", "con0=fd:0,fd:1", "ssl=null", "ssl1=fd:%d" % theirs.fileno(),
             "uml_dir=" + os.path.join(out, "uml"), "umid=lvslab",
             "LVSLAB_OUT=" + out, "LVSLAB_HOME=" + LAB_HOME,
-            "LVSLAB_PYTHON=" + sys.executable,
+            "LVSLAB_PYTHON=" + (self.args.guest_python or sys.executable),
             "LVSLAB_VISIBLE=" + (visible_paths() or "-"),
         ]
         # UML keeps the guest's memory in a file under TMPDIR: on tmpfs, and
@@ -785,6 +791,7 @@ def main(argv=None):
     r.add_argument("-v", "--verbose", action="store_true")
     r.add_argument("--timeout", type=float, default=float(os.environ.get("LVSLAB_TIMEOUT", 3600)),
                    help="stop the command and power the lab off after this many seconds (exit status 124)")
+    r.add_argument("--guest-python", help=argparse.SUPPRESS)  # tests: a controller the lab cannot start
     r.add_argument("command", nargs=argparse.REMAINDER)
     r.set_defaults(func=cmd_run)
     g = sub.add_parser("guest-main")
@@ -805,11 +812,12 @@ def main(argv=None):
         s.add_argument("host")
         s.add_argument("iface", nargs="?")
         s.set_defaults(func=func)
-    e = sub.add_parser("exec")
-    e.add_argument("host")
+    e = sub.add_parser("exec", help="run a command in a lab host (or with --kernel, in the lab kernel)")
+    e.add_argument("--kernel", action="store_true")
+    e.add_argument("host", nargs="?")
     e.add_argument("command", nargs=argparse.REMAINDER)
     e.set_defaults(func=lambda a: cmd_exec(argparse.Namespace(
-        host=a.host, command=a.command[1:] if a.command[:1] == ["--"] else a.command)))
+        host=a.host, kernel=a.kernel, command=a.command[1:] if a.command[:1] == ["--"] else a.command)))
     args = p.parse_args(argv)
     argv = sys.argv[1:] if argv is None else list(argv)
     try:

@@ -10,6 +10,8 @@ import json
 import os
 import queue
 import signal
+import site
+import socket
 import subprocess
 import sys
 import termios
@@ -26,6 +28,98 @@ HOST_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C
             "TERM": "dumb", "USER": "root", "LOGNAME": "root", "SHELL": "/bin/sh"}
 
 
+ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lvslab_zygote.py")
+
+
+class ZygoteProcess:
+    """A payload run by a host's resident Python: looks like a Popen to the session."""
+
+    def __init__(self, zygote, rid, stdin, stdout, stderr):
+        self.zygote, self.rid = zygote, rid
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.pid = None
+        self.returncode = None
+        self.done = threading.Event()
+
+    def wait(self):
+        self.done.wait()
+        return self.returncode
+
+    def poll(self):
+        return self.returncode
+
+    def kill_group(self):
+        self.zygote.send("KILL %s" % self.rid)
+
+
+class Zygote:
+    """The resident Python of one lab host (lab/lvslab_zygote.py), while that host's init lives."""
+
+    def __init__(self, host, pid):
+        self.host, self.pid = host, pid
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        log = open(os.path.join(lvslab.host_dir(host), "zygote.log"), "ab")
+        argv = lvslab.nsenter_argv(pid, ["/usr/bin/python3", "-u", ZYGOTE, str(theirs.fileno())]
+                                   + site.getsitepackages())
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=HOST_ENV,
+                                     pass_fds=(theirs.fileno(),), start_new_session=True)
+        theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
+        self.procs = {}
+        self.ids = 0
+        self.alive = True
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def send(self, msg, fds=()):
+        with self.lock:
+            if fds:
+                self.sock.sendmsg([msg.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(
+                    b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)))])
+            else:
+                self.sock.send(msg.encode())
+
+    def _read(self):
+        while True:
+            try:
+                msg = self.sock.recv(4096)
+            except OSError:
+                msg = b""
+            if not msg:
+                break
+            kind, rid, value = msg.decode().split()
+            proc = self.procs.get(rid)
+            if proc is None:
+                continue
+            if kind == "PID":
+                proc.pid = int(value)
+            elif kind == "EXIT":
+                self.procs.pop(rid, None)
+                proc.returncode = int(value)
+                proc.done.set()
+        self.alive = False
+        for proc in list(self.procs.values()):
+            proc.returncode = 255
+            proc.done.set()
+
+    def spawn(self, env):
+        """Start a payload: a child of the resident Python with these pipes and environment."""
+        pipes = [os.pipe() for _ in range(3)]
+        child_fds = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        with self.lock:
+            self.ids += 1
+            rid = str(self.ids)
+        proc = ZygoteProcess(self, rid, os.fdopen(pipes[0][1], "wb"), os.fdopen(pipes[1][0], "rb"),
+                             os.fdopen(pipes[2][0], "rb"))
+        self.procs[rid] = proc
+        try:
+            self.send("RUN %s %s" % (rid, json.dumps(env)), child_fds)
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        return proc
+
+
 class Session:
     """One request: a process and the threads that move its bytes."""
 
@@ -37,6 +131,21 @@ class Session:
 
     def start(self):
         threading.Thread(target=self._run, name="session-%d" % self.chan, daemon=True).start()
+
+    def _zygote_proc(self):
+        """A pipelined module payload for python3 in a host: run by the host's resident Python."""
+        req = self.req
+        host = req.get("host")
+        pid = lvslab.host_pid(host)
+        if not lvslab.pid_alive(pid):
+            raise lvslab.LabError("lab host %s is not running" % host)
+        env = dict(HOST_ENV)
+        env.update(req.get("env") or {})
+        with self.agent.lock:
+            zyg = self.agent.zygotes.get(host)
+            if zyg is None or zyg.pid != pid or not zyg.alive:
+                zyg = self.agent.zygotes[host] = Zygote(host, pid)
+        return zyg.spawn(env)
 
     def _argv_env(self):
         req = self.req
@@ -59,16 +168,19 @@ class Session:
     def _run(self):
         line = self.agent.line
         try:
-            argv, env = self._argv_env()
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, env=env, start_new_session=True,
-                                         cwd=self.req.get("cwd") if self.req.get("kind") != "host" else None)
+            if self.req.get("kind") == "python":
+                self.proc = self._zygote_proc()
+            else:
+                argv, env = self._argv_env()
+                self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE, env=env, start_new_session=True,
+                                             cwd=self.req.get("cwd") if self.req.get("kind") != "host" else None)
         except Exception as exc:  # unknown host, no such program: the request fails, not the agent
             self.agent.finish(self.chan, {"rc": 127, "error": str(exc)})
             return
         if self.killed:
             self.kill()
-        line.send_json(L.STARTED, self.chan, {"pid": self.proc.pid})
+        line.send_json(L.STARTED, self.chan, {})
         pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, L.STDOUT), daemon=True),
                  threading.Thread(target=self._pump, args=(self.proc.stderr, L.STDERR), daemon=True),
                  threading.Thread(target=self._feed, daemon=True)]
@@ -113,6 +225,9 @@ class Session:
     def kill(self):
         self.killed = True
         if self.proc and self.proc.poll() is None:
+            if isinstance(self.proc, ZygoteProcess):
+                self.proc.kill_group()
+                return
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -131,6 +246,7 @@ class Agent:
         attrs[6][termios.VTIME] = 0
         termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
         self.sessions = {}
+        self.zygotes = {}
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.line = L.Line(self.fd, self.fd, L.WINDOW_TO_MACHINE, self.on_frame, self.on_close)

@@ -1,26 +1,27 @@
 """Fail-over faults and what a client sees of them, on a lab cluster.
 
 Shared by the `failover` Molecule scenario (assertions) and `make bench`
-(figures). Runs inside the lab kernel, next to `lvslab`. A `Cluster` names the
+(figures). Runs on the machine, next to `lvslab`. A `Cluster` names the
 directors, the VIPs that move between them and the service the client uses;
 `run_fault()` injects one fault under a client request loop and restores the
 cluster; `connection_survival()` keeps long-lived streaming connections open
 across a director fail-over and counts the ones that survive.
 
-State is read from the controller through /proc/<host init>/net/...: each lab
-host's init shows its network namespace there, so sampling every 50 ms costs
-no process start (a fork in the lab kernel costs tens of ms, more when loaded).
+What must happen fast and in the lab kernel (sampling the VIP holders every
+50 ms from /proc/<host init>/net, SIGKILL, power off, link cut) is done by the
+probe (lab/lvslab_probe.py), one process in the lab kernel started through the
+agent: its timestamps are the lab kernel's clock, the clock of the client's
+request loop. Orchestration and analysis stay here.
 """
 import json
 import os
-import signal
-import socket
-import struct
 import subprocess
+import sys
 import threading
 import time
 
 import lvslab
+import lvslab_client
 
 POLL = 0.05
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +31,7 @@ CLIENTS = os.path.join(LAB_DIR, "clients")
 REQUEST_LOOP = os.path.join(CLIENTS, "request_loop.py")
 STREAM_CLIENTS = os.path.join(CLIENTS, "stream_clients.py")
 STREAM_CGI = os.path.join(CLIENTS, "stream.cgi")
+PROBE = os.path.join(LAB_DIR, "lvslab_probe.py")
 
 
 class Cluster:
@@ -71,88 +73,129 @@ def log(msg):
 
 
 def run(host, cmd, check=True, timeout=120):
-    argv = lvslab.exec_argv(host, ["/bin/sh", "-c", cmd])
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    rc, out, err, error = lvslab_client.run(["/bin/sh", "-c", cmd], host=host, timeout=timeout)
+    p = subprocess.CompletedProcess(cmd, rc, out.decode("utf-8", "replace"),
+                                    err.decode("utf-8", "replace") + (error or ""))
     if check and p.returncode != 0:
         raise RuntimeError("%s: %r exited %d: %s%s" % (host, cmd, p.returncode, p.stdout, p.stderr))
     return p
-
-
-def lab(*args):
-    rc = lvslab.main(list(args))
-    if rc != 0:
-        raise RuntimeError("lvslab %s failed" % " ".join(args))
 
 
 def wait_for(pred, timeout, what, interval=POLL):
     t0 = time.time()
     while time.time() - t0 < timeout:
         if pred():
-            return time.time()
+            return now()
         time.sleep(interval)
     raise RuntimeError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
-# ---------------------------------------------------------------- state probes (no fork)
+# ---------------------------------------------------------------- the probe in the lab kernel
 
-def _hex(addr):
-    return "%08X" % struct.unpack("!I", socket.inet_aton(addr))[0]
+class Probe:
+    """lab/lvslab_probe.py in the lab kernel: requests and answers as JSON lines, events streamed."""
+
+    def __init__(self):
+        argv = [sys.executable, os.path.join(LAB_DIR, "lvslab.py"), "exec", "--kernel", "--",
+                "python3", "-u", PROBE]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, PYTHONPATH=LAB_DIR))
+        self.lock = threading.Lock()
+        self.ids = 0
+        self.answers = {}
+        self.events = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        # The lab kernel's clock against the machine's: timestamps of the
+        # request loop and the probe are the lab's; a fault started from here
+        # is dated in that clock through this offset (least-delay sample).
+        best = None
+        for _ in range(5):
+            t0 = time.time()
+            t_lab = self.call("now")
+            t1 = time.time()
+            if best is None or t1 - t0 < best[0]:
+                best = (t1 - t0, t_lab - (t0 + t1) / 2)
+        self.offset = best[1]
+
+    def _read(self):
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            with self.cond:
+                if "event" in msg:
+                    self.events.append(msg)
+                else:
+                    self.answers[msg["id"]] = msg
+                self.cond.notify_all()
+        with self.cond:
+            self.answers[None] = {"error": "the probe ended"}
+            self.cond.notify_all()
+
+    def call(self, op, **args):
+        with self.lock:
+            self.ids += 1
+            rid = self.ids
+            self.proc.stdin.write(json.dumps(dict(args, id=rid, op=op)) + "\n")
+            self.proc.stdin.flush()
+        with self.cond:
+            while rid not in self.answers and None not in self.answers:
+                self.cond.wait(60)
+            msg = self.answers.pop(rid, None) or self.answers[None]
+        if "error" in msg:
+            raise RuntimeError("probe %s: %s" % (op, msg["error"]))
+        return msg["result"]
+
+    def take_events(self):
+        with self.cond:
+            ev, self.events = self.events, []
+        return ev
 
 
-def _addr(hexaddr):
-    return socket.inet_ntoa(struct.pack("!I", int(hexaddr, 16)))
+_probe = None
 
 
-def _proc_net(host, name):
-    pid = lvslab.host_pid(host)
-    if not lvslab.pid_alive(pid):
-        return None
-    try:
-        with open("/proc/%d/net/%s" % (pid, name)) as f:
-            return f.read()
-    except OSError:
-        return None
+def probe():
+    global _probe
+    if _probe is None or _probe.proc.poll() is not None:
+        _probe = Probe()
+    return _probe
 
+
+def now():
+    """The lab kernel's clock (the request loop's and the probe's timestamps)."""
+    return time.time() + probe().offset
+
+
+def lab(*args):
+    """An lvslab sub-command run by the probe (no process start in the lab kernel); its start time."""
+    res = probe().call("lab", argv=list(args))
+    if res["rc"] != 0:
+        raise RuntimeError("lvslab %s failed" % " ".join(args))
+    return res["t"]
+
+
+# ---------------------------------------------------------------- state probes
 
 def local_addresses(host):
     """The host's local IPv4 addresses (what `ip -o addr` shows), from its fib_trie."""
-    text = _proc_net(host, "fib_trie")
-    if text is None:
-        return set()
-    lines, found = text.splitlines(), set()
-    for i, line in enumerate(lines):
-        if line.strip().startswith("|-- "):
-            if any("host LOCAL" in nxt for nxt in lines[i + 1:i + 3]):
-                found.add(line.split()[-1])
-    return found
+    return set(probe().call("local_addresses", host=host))
 
 
 def holders(cluster, vip=None):
     """Directors holding the VIP (default: the service's)."""
     vip = vip or cluster.service[0]
-    return [h for h in cluster.directors if vip in local_addresses(h)]
+    return vip_holders(cluster)[vip] if vip in cluster.vips else \
+        [h for h in cluster.directors if vip in local_addresses(h)]
 
 
 def vip_holders(cluster):
     """{vip: [directors holding it]} for every VIP of the cluster."""
-    return {v: holders(cluster, v) for v in cluster.vips}
+    return probe().call("vip_holders", vips=cluster.vips, directors=list(cluster.directors))
 
 
 def ipvs_weights(cluster, host):
     """{real server address: weight} of the service in the host's IPVS table; None without the service."""
-    text = _proc_net(host, "ip_vs")
-    if text is None:
-        return None
-    want = "%s:%04X" % (_hex(cluster.service[0]), cluster.service[1])
-    found, rs, inside = False, {}, False
-    for line in text.splitlines():
-        if line.startswith(("TCP", "UDP", "SCTP", "FWM")):
-            inside = line.split()[1] == want
-            found = found or inside
-        elif inside and line.strip().startswith("->"):
-            f = line.split()  # -> ADDR:PORT Forward Weight ActiveConn InActConn
-            rs[_addr(f[1].split(":")[0])] = int(f[3])
-    return rs if found else None
+    return probe().call("ipvs_weights", host=host, vip=cluster.service[0], port=cluster.service[1])
 
 
 def ipvs_realservers(cluster, host):
@@ -164,17 +207,8 @@ def ipvs_realservers(cluster, host):
 def established_connections(cluster, host, client_ports):
     """ESTABLISHED entries for the service from these client ports in the host's IPVS
     connection table (ipvsadm -Lnc): entries of earlier runs do not count."""
-    text = _proc_net(host, "ip_vs_conn")
-    if text is None:
-        return 0
-    want = (_hex(cluster.service[0]), "%04X" % cluster.service[1])
-    ports = {"%04X" % p for p in client_ports}
-    n = 0
-    for line in text.splitlines()[1:]:
-        f = line.split()  # Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires ...
-        if len(f) >= 8 and (f[3], f[4]) == want and f[2] in ports and f[7] == "ESTABLISHED":
-            n += 1
-    return n
+    return probe().call("established", host=host, vip=cluster.service[0], port=cluster.service[1],
+                        client_ports=list(client_ports))
 
 
 def steady(cluster, holder=None):
@@ -193,24 +227,19 @@ def wait_steady(cluster, holder=None, timeout=60):
     wait_for(lambda: steady(cluster, holder), 10, "the steady state to hold", interval=0.2)
 
 
-class Sampler(threading.Thread):
-    """Samples the VIP holders every 50 ms; keeps (time, {vip: holders}) transitions."""
+class Sampler:
+    """The VIP holders sampled every 50 ms by the probe; keeps (time, {vip: holders}) transitions."""
 
     def __init__(self, cluster):
-        super().__init__(daemon=True)
-        self.cluster, self.events, self.stop_flag, self.last = cluster, [], False, None
+        self.cluster, self.events = cluster, []
 
-    def run(self):
-        while not self.stop_flag:
-            now, h = time.time(), vip_holders(self.cluster)
-            if h != self.last:
-                self.events.append((now, h))
-                self.last = h
-            time.sleep(POLL)
+    def start(self):
+        probe().take_events()
+        probe().call("sample_start", vips=self.cluster.vips, directors=list(self.cluster.directors))
 
     def stop(self):
-        self.stop_flag = True
-        self.join()
+        probe().call("sample_stop")
+        self.events = [(e["t"], e["holders"]) for e in probe().take_events() if e["event"] == "holders"]
 
 
 # ---------------------------------------------------------------- clients
@@ -320,21 +349,8 @@ def analyse(reqs, t_from, t_to):
 # ---------------------------------------------------------------- faults
 
 def host_processes(host, comm):
-    """Controller-side PIDs of the host's processes named comm (same PID namespace as its init)."""
-    ns = os.readlink("/proc/%d/ns/pid" % lvslab.host_pid(host))
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/comm" % entry) as f:
-                if f.read().strip() != comm:
-                    continue
-            if os.readlink("/proc/%s/ns/pid" % entry) == ns:
-                pids.append(int(entry))
-        except OSError:
-            continue
-    return pids
+    """PIDs (in the lab kernel) of the host's processes named comm."""
+    return probe().call("host_processes", host=host, comm=comm)
 
 
 def start_keepalived(host):
@@ -351,18 +367,12 @@ def restart_keepalived(host):
 
 
 def fault_kill(cluster):
-    # Signalled from the controller: no process start between the fault's
-    # timestamp and the kill. Frozen first: killed one by one, a surviving
-    # keepalived parent respawns its children or SIGTERMs them (a graceful
-    # stop that drops the VIPs) - not the crash wanted here.
-    pids = host_processes(cluster.master, "keepalived")
-    if not pids:
+    # Signalled by the probe in the lab kernel: no process start between the
+    # fault's timestamp and the kill (frozen first, then killed: see the probe).
+    res = probe().call("kill", host=cluster.master, comm="keepalived")
+    if not res["killed"]:
         raise RuntimeError("no keepalived on %s" % cluster.master)
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
-    return "SIGKILL keepalived on %s (%d processes)" % (cluster.master, len(pids))
+    return "SIGKILL keepalived on %s (%d processes)" % (cluster.master, res["killed"])
 
 
 def restore_kill(cluster):
@@ -479,7 +489,7 @@ def state(cluster):
     """What the directors look like (recorded when a measurement fails)."""
     out = {}
     for h in cluster.directors:
-        if not lvslab.pid_alive(lvslab.host_pid(h)):
+        if not lvslab.host_on(h):
             out[h] = "powered off"
             continue
         out[h] = {"keepalived_processes": len(host_processes(h, "keepalived")),
@@ -491,7 +501,7 @@ def state(cluster):
 def repair(cluster):
     """Best effort: every link up, every host on, keepalived and the test web running."""
     for fix in [lambda: lab("mend", cluster.master)] + \
-               [lambda h=h: lvslab.pid_alive(lvslab.host_pid(h)) or lab("poweron", h) for h in cluster.directors] + \
+               [lambda h=h: lvslab.host_on(h) or lab("poweron", h) for h in cluster.directors] + \
                [lambda h=h: start_keepalived(h) if not host_processes(h, "keepalived") else None
                 for h in cluster.directors] + \
                [lambda r=r: run(r, "service lvs-test-web start", check=False) for r in cluster.realservers]:
@@ -520,7 +530,7 @@ def run_fault(cluster, name, expect_back=None, settle=3.0, request_timeout=0.5):
     try:
         loop.wait_started()
         time.sleep(2.0)  # baseline
-        t_fault = time.time()
+        t_fault = now()
         res["action"] = inject(cluster)
         rs_addr = cluster.realservers[sorted(cluster.realservers)[0]]
         if name == "rs-web":
@@ -538,19 +548,19 @@ def run_fault(cluster, name, expect_back=None, settle=3.0, request_timeout=0.5):
             res["ipvs_on_backup"] = ipvs_realservers(cluster, cluster.backup)
         time.sleep(settle)  # requests after the move
         res["holders_during_fault"] = vip_holders(cluster)
-        t_restore = time.time()
+        t_restore = now()
         restore(cluster)
         if name == "rs-web":
             t = wait_for(lambda: rs_addr in (ipvs_realservers(cluster, cluster.master) or []), 60,
                          "keepalived to put the real server back")
             res["rs_readded_s"] = round(t - t_restore, 3)
         wait_steady(cluster, expect_back, timeout=60)
-        res["restore_s"] = round(time.time() - t_restore, 3)
+        res["restore_s"] = round(now() - t_restore, 3)
         time.sleep(2.0)
     finally:
         reqs = loop.stop()
         sampler.stop()
-    t_end = time.time()
+    t_end = now()
     res["fault_window"] = analyse(reqs, t_fault, t_restore or t_end)
     res["restore_window"] = analyse(reqs, t_restore or t_end, t_end)
     res["baseline"] = analyse(reqs, 0, t_fault)
@@ -606,7 +616,7 @@ def connection_survival(cluster, sync=True, n=6, fault="poweroff", settle=6.0):
             pass
         res["on_backup_before"] = established_connections(cluster, cluster.backup, ports)
         res["on_master_before"] = established_connections(cluster, cluster.master, ports)
-        t_fault = time.time()
+        t_fault = now()
         res["action"] = inject(cluster)
         t = wait_for(lambda: all(cluster.backup in h for h in vip_holders(cluster).values()), 30,
                      "every VIP on %s" % cluster.backup)

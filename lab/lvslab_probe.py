@@ -11,6 +11,7 @@ clock, the same clock as the client's request loop in the lab.
 Requests: {"id": N, "op": NAME, ...}; answers {"id": N, "t": TIME, "result": ...}
 or {"id": N, "error": TEXT}; events {"event": "holders", "t": TIME, "holders": {...}}.
 """
+import contextlib
 import json
 import os
 import signal
@@ -24,12 +25,14 @@ import lvslab
 
 POLL = 0.05
 _out_lock = threading.Lock()
+# Answers go here; whatever else prints (lvslab sub-commands) goes to stderr.
+OUT = sys.stdout
 
 
 def emit(obj):
     with _out_lock:
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()
+        OUT.write(json.dumps(obj) + "\n")
+        OUT.flush()
 
 
 def _hex(addr):
@@ -137,7 +140,8 @@ def kill(host, comm):
 def lab(argv):
     """An lvslab sub-command in this process (no process start): poweroff, cut, ..."""
     t = time.time()
-    rc = lvslab.main(list(argv))
+    with contextlib.redirect_stdout(sys.stderr):
+        rc = lvslab.main(list(argv))
     return {"rc": rc, "t": t}
 
 

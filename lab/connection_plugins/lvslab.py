@@ -37,6 +37,7 @@ options:
 """
 
 import os
+import re
 import shlex
 import sys
 
@@ -49,6 +50,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import lvslab_client  # noqa: E402  (lab/, next to this folder)
 
 display = Display()
+
+# How a pipelined module payload is started (ActionBase with pipelining): such
+# a payload goes to the host's resident Python (lab/lvslab_zygote.py) instead of
+# a new interpreter, unless LVSLAB_RESIDENT_PYTHON=0.
+PIPELINED_PYTHON = re.compile(r"^/bin/sh -c '(/usr/bin/python3(?:\.\d+)?) && sleep 0'$")
 
 
 class Connection(ConnectionBase):
@@ -66,12 +72,12 @@ class Connection(ConnectionBase):
     def _host(self):
         return self.get_option("remote_addr") or self._play_context.remote_addr
 
-    def _run(self, argv, in_data=None):
+    def _run(self, argv, in_data=None, kind="host"):
         socket_path = self.get_option("socket")
         if socket_path:
             os.environ["LVSLAB_SOCKET"] = socket_path
         try:
-            rc, out, err, error = lvslab_client.run(argv, host=self._host(), input=in_data)
+            rc, out, err, error = lvslab_client.run(argv, host=self._host(), input=in_data, kind=kind)
         except lvslab_client.LabUnavailable as exc:
             raise AnsibleConnectionFailure(to_native(exc))
         if error and rc in (125, 127):
@@ -82,6 +88,9 @@ class Connection(ConnectionBase):
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super(Connection, self).exec_command(cmd, in_data=in_data, sudoable=sudoable)
         display.vvv("EXEC %s" % to_text(cmd), host=self._host())
+        match = PIPELINED_PYTHON.match(to_text(cmd))
+        if match and in_data and os.environ.get("LVSLAB_RESIDENT_PYTHON", "1") != "0":
+            return self._run([match.group(1)], in_data=in_data, kind="python")
         return self._run(["/bin/sh", "-c", to_text(cmd)], in_data=in_data)
 
     def put_file(self, in_path, out_path):

@@ -1,0 +1,161 @@
+"""`lvslab run` itself, on the machine: each test boots its own small lab kernel.
+
+Run outside any lab (make test-harness): the tests start `lvslab run` and
+watch it from outside, the way a user or CI does.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LVSLAB = os.path.join(REPO, "lab", "lvslab.py")
+# One client host is the smallest topology the loader accepts.
+TINY = """segments: {lan: {}}
+hosts:
+  client:
+    groups: [lvs_clients]
+    interfaces: {eth0: {segment: lan, addresses: [192.0.2.9/24]}}
+"""
+
+
+@pytest.fixture
+def out(request):
+    """An output folder of its own under .lab (never the machine's /tmp)."""
+    path = os.path.join(REPO, ".lab", "harness", request.node.name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def uml_processes(out):
+    """PIDs of lab kernels (and their helpers) whose output folder is `out`."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if cmd and cmd[0].endswith(b"linux.uml") and ("uml_dir=%s/uml" % out).encode() in cmd:
+                pids.append(int(entry))
+    return pids
+
+
+def lvslab_run(out, *args, **kw):
+    return subprocess.run([sys.executable, LVSLAB, "run", "--out", out] + list(args),
+                          capture_output=True, text=True, timeout=kw.pop("timeout", 120), **kw)
+
+
+def test_sigterm_stops_the_command_and_the_lab_kernel(out):
+    p = subprocess.Popen([sys.executable, LVSLAB, "run", "--out", out, "--", "sleep", "600"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while not os.path.exists(os.path.join(out, "lab.sock")) and time.time() < deadline:
+        time.sleep(0.1)
+    assert uml_processes(out), "no lab kernel came up"
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=30)
+    assert rc == 128 + signal.SIGTERM
+    time.sleep(0.5)
+    assert uml_processes(out) == []
+    assert not os.path.exists(os.path.join(out, "lab.sock"))
+
+
+def test_a_guest_boot_failure_ends_the_run_in_seconds_with_its_reason(out):
+    t0 = time.time()
+    res = lvslab_run(out, "--guest-python", "/nonexistent/python3", "--", "true")
+    assert res.returncode == 125, res
+    assert "/nonexistent/python3: not found in the lab kernel" in res.stderr, res.stderr
+    assert time.time() - t0 < 30
+    assert uml_processes(out) == []
+
+
+def test_the_lab_line_carries_megabytes_both_ways_in_parallel_sessions(out):
+    # Checksummed both ways: 4 sessions at once, each 1 MiB to the lab and 2 MiB back.
+    script = os.path.join(REPO, "tests", "harness", "line_stress.py")
+    res = lvslab_run(out, "--", sys.executable, script, "4", str(1 << 20), str(2 << 20), timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "line stress: ok" in res.stdout
+
+
+def test_a_checkout_under_tmp_is_seen_by_the_lab_kernel_and_its_hosts(out):
+    clone = "/tmp/lvslab-harness-clone"
+    shutil.rmtree(clone, ignore_errors=True)
+    try:
+        subprocess.run(["git", "clone", "-q", "--no-hardlinks", REPO, clone], check=True)
+        for path in ("lab", "tests"):  # the working tree as it is now, committed or not
+            shutil.rmtree(os.path.join(clone, path))
+            shutil.copytree(os.path.join(REPO, path), os.path.join(clone, path),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        topo = os.path.join(clone, "tiny.yml")
+        with open(topo, "w") as f:
+            f.write(TINY)
+        res = subprocess.run([sys.executable, os.path.join(clone, "lab", "lvslab.py"), "run", "--out", out,
+                              "-t", topo, "--", "sh", "-c",
+                              "lvslab exec client -- cat %s/tiny.yml && lvslab exec --kernel -- ls %s/lab/lvslab.py"
+                              % (clone, clone)],
+                             capture_output=True, text=True, timeout=180)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "lvs_clients" in res.stdout and "%s/lab/lvslab.py" % clone in res.stdout
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)
+
+
+# The machine's writable places a controller could touch. Entries of the tool
+# that runs this session's shell jobs are not the lab's.
+WATCHED = [os.path.expanduser("~"), "/tmp", "/var/tmp"]
+NOT_OURS = ("/tmp/bash_jobs",)
+
+
+def snapshot():
+    seen = {}
+    for top in WATCHED:
+        for root, dirs, files in os.walk(top):
+            if root.startswith(NOT_OURS):
+                dirs[:] = []
+                continue
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                seen[path] = (st.st_mtime_ns, st.st_size)
+    return seen
+
+
+PLAY = """- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy: {content: "probe\\n", dest: /etc/lvslab-probe, mode: "0644"}
+    - ansible.builtin.template: {src: %s, dest: /etc/lvslab-probe2, mode: "0644"}
+    - ansible.builtin.fetch: {src: /etc/lvslab-probe, dest: "{{ lookup('env', 'LVSLAB_OUT') }}/fetched/"}
+"""
+
+
+def test_a_lab_run_writes_nothing_outside_its_output_folder(out):
+    topo = os.path.join(out, "tiny.yml")
+    play = os.path.join(out, "play.yml")
+    with open(topo, "w") as f:
+        f.write(TINY)
+    with open(play, "w") as f:
+        f.write(PLAY % os.path.join(REPO, "README.md"))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
+    before = snapshot()
+    res = lvslab_run(out, "-t", topo, "--", "sh", "-c",
+                     "ansible -i $LVSLAB_INVENTORY all -m ping && ansible-playbook -i $LVSLAB_INVENTORY %s && "
+                     "python -m pytest -q -p no:cacheprovider --co %s/tests/unit/test_os_family_vars.py"
+                     % (play, REPO), env=env, timeout=240)
+    after = snapshot()
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    assert changed == [], changed
+    # and it did write where it may: Ansible's home and the fetched file
+    assert os.path.exists(os.path.join(out, "fetched", "client", "etc", "lvslab-probe"))
