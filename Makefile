@@ -93,10 +93,12 @@ test-molecule: setup
 	  $(LAB) run -v -- molecule test -s $$s || exit $$?; \
 	done
 
-# Fail-over figures (docs/benchmarks.md), one lab per cluster.
+# Benchmarks (docs/benchmarks.md): the lab's speed for the controller, then the
+# fail-over figures, one lab per cluster.
 BENCH_CLUSTERS ?= dr nat
 bench: setup
-	@rc=0; for c in $(BENCH_CLUSTERS); do \
+	@rc=0; $(LAB) run -v -t lab/topologies/dr.yml -- python tests/bench/lab_speed.py || rc=1; \
+	for c in $(BENCH_CLUSTERS); do \
 	  $(LAB) run -v --timeout 5400 -t lab/topologies/$$c.yml -- python tests/bench/run.py $$c || rc=1; \
 	done; exit $$rc
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Fail-over benchmark (issue 6), run inside the lab kernel with the cluster's topology up:
+"""Fail-over benchmark (issue 6), run on the machine with the cluster's topology up in a lab:
 
     make bench                      # dr, then nat, each in its own lab
     lab/bin/lvslab run -v -t lab/topologies/dr.yml -- python tests/bench/run.py dr
 
-1. Builds the cluster as lab/demo.sh does (playbooks/site.yml with
+1. Builds the cluster as lab/demo.py does (playbooks/site.yml with
    inventories/lab-<cluster>).
 2. For each VRRP setting and each fault, lab/lvslab_failover.py runs the
    client request loop, injects the fault, restores the cluster and reports:

@@ -95,7 +95,7 @@ def has_vip(lab, host):
 
 @pytest.fixture(scope="module")
 def runs(lab):
-    out_dir = os.environ.get("LVSLAB_OUT", "/tmp")
+    out_dir = os.environ["LVSLAB_OUT"]
     # Web servers for the health checks (HTTP_GET with digest on rs1, TCP_CHECK on rs2).
     for rs in ("rs1", "rs2"):
         lab.run(rs, "mkdir -p /srv/www && cat > /srv/www/index.html", input=PAGE if rs == "rs1" else "rs2\n")

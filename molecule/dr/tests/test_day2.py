@@ -38,7 +38,7 @@ def test_rolling_drain_of_a_real_server_fails_no_request():
 
 
 def test_status_playbook_prints_a_table_and_writes_json():
-    out = "/tmp/lvs-status.json"
+    out = os.path.join(os.environ["LVSLAB_OUT"], "lvs-status.json")  # the controller writes only there
     res = playbook("status", "-e", "lvs_status_json=" + out)
     assert res.returncode == 0, res.stdout[-3000:]
     assert "VRRP VI_WEB: MASTER 192.0.2.100" in res.stdout

@@ -18,7 +18,7 @@ from lvslab_testinfra import host
 
 CLUSTER = lf.DR
 ALL_RS = sorted(CLUSTER.realservers.values())
-OUT = os.environ.get("LVSLAB_OUT", "/tmp")
+OUT = os.environ["LVSLAB_OUT"]
 
 
 def record(name, res):
