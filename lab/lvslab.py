@@ -568,7 +568,8 @@ def command_env(out, sock):
 def visible_paths():
     """Machine paths the lab kernel must see although it mounts a tmpfs over /tmp: the
     checkout (lab code, topologies) and the Python that runs the lab's controller."""
-    paths = {REPO, os.path.realpath(sys.prefix), os.path.realpath(os.path.dirname(sys.executable))}
+    paths = {REPO, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
+             os.path.realpath(os.path.dirname(sys.executable))}
     return ":".join(sorted(p for p in paths if p.startswith("/tmp/") or p == "/tmp"))
 
 

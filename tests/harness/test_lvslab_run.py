@@ -107,28 +107,8 @@ def test_a_checkout_under_tmp_is_seen_by_the_lab_kernel_and_its_hosts(out):
         shutil.rmtree(clone, ignore_errors=True)
 
 
-# The machine's writable places a controller could touch. Entries of the tool
-# that runs this session's shell jobs are not the lab's.
-WATCHED = [os.path.expanduser("~"), "/tmp", "/var/tmp"]
-NOT_OURS = ("/tmp/bash_jobs",)
-
-
-def snapshot():
-    seen = {}
-    for top in WATCHED:
-        for root, dirs, files in os.walk(top):
-            if root.startswith(NOT_OURS):
-                dirs[:] = []
-                continue
-            for name in dirs + files:
-                path = os.path.join(root, name)
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                seen[path] = (st.st_mtime_ns, st.st_size)
-    return seen
-
+# The machine's writable places a controller could touch.
+WATCHED = [os.path.expanduser("~"), "/tmp", "/var/tmp", "/dev/shm"]
 
 PLAY = """- hosts: all
   gather_facts: false
@@ -136,6 +116,29 @@ PLAY = """- hosts: all
     - ansible.builtin.copy: {content: "probe\\n", dest: /etc/lvslab-probe, mode: "0644"}
     - ansible.builtin.template: {src: %s, dest: /etc/lvslab-probe2, mode: "0644"}
     - ansible.builtin.fetch: {src: /etc/lvslab-probe, dest: "{{ lookup('env', 'LVSLAB_OUT') }}/fetched/"}
+"""
+
+# Run in a mount namespace of its own where each watched place is a new, empty
+# tmpfs: whatever the lab run (the command on the machine, the lab kernel, its
+# helpers) writes there stays there and is listed afterwards, and what other
+# processes of the machine write meanwhile cannot be mistaken for it. The
+# checkout, the venv and the output folder are bound back where a watched
+# place covers them.
+WATCH_SCRIPT = r"""
+set -e
+keep=/run/lvslab-harness-keep.$$
+i=0
+for p in $KEEP; do mkdir -p $keep/$i; mount --bind "$p" $keep/$i; i=$((i+1)); done
+for d in $WATCHED; do mount -t tmpfs lvslab-watch "$d"; done
+i=0
+for p in $KEEP; do mkdir -p "$p"; mount --move $keep/$i "$p"; i=$((i+1)); done
+rm -rf $keep
+set +e
+"$@"
+rc=$?
+echo "== written outside the output folder:"
+for d in $WATCHED; do find "$d" -xdev -mindepth 1; done
+exit $rc
 """
 
 
@@ -146,16 +149,30 @@ def test_a_lab_run_writes_nothing_outside_its_output_folder(out):
         f.write(TINY)
     with open(play, "w") as f:
         f.write(PLAY % os.path.join(REPO, "README.md"))
+    keep = sorted({REPO, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix), out})
+    covered = [p for p in keep if any(p == d or p.startswith(d + "/") for d in WATCHED)]
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
-    before = snapshot()
-    res = lvslab_run(out, "-t", topo, "--", "sh", "-c",
-                     "ansible -i $LVSLAB_INVENTORY all -m ping && ansible-playbook -i $LVSLAB_INVENTORY %s && "
-                     "python -m pytest -q -p no:cacheprovider --co %s/tests/unit/test_os_family_vars.py"
-                     % (play, REPO), env=env, timeout=240)
-    after = snapshot()
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
+               WATCHED=" ".join(WATCHED), KEEP=" ".join(covered))
+    work = ("ansible -i $LVSLAB_INVENTORY all -m ping && ansible-playbook -i $LVSLAB_INVENTORY %s && "
+            "python -m pytest -q -p no:cacheprovider --co %s/tests/unit/test_os_family_vars.py" % (play, REPO))
+    res = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", WATCH_SCRIPT, "sh",
+                          sys.executable, LVSLAB, "run", "--out", out, "-t", topo, "--", "sh", "-c", work],
+                         capture_output=True, text=True, timeout=240, env=env)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
-    assert changed == [], changed
-    # and it did write where it may: Ansible's home and the fetched file
+    written = res.stdout.split("== written outside the output folder:\n", 1)[1].split()
+    # The folders made to bind the checkout back are ours, not the run's.
+    made = {d for p in covered for d in _parents(p)}
+    written = [p for p in written if p not in made]
+    assert written == [], written
+    # ...and it did write where it may: the fetched file, Ansible's home.
     assert os.path.exists(os.path.join(out, "fetched", "client", "etc", "lvslab-probe"))
+    assert os.path.isdir(os.path.join(out, "home"))
+
+
+def _parents(path):
+    parts = []
+    while path not in ("/", ""):
+        parts.append(path)
+        path = os.path.dirname(path)
+    return parts
