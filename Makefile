@@ -41,13 +41,14 @@ lab: setup
 test: setup sanity units lint test-unit test-labs
 
 # Every lab part of the suite (harness, lab tests, each Molecule scenario), in
-# two lanes: two lab kernels side by side, one per core (tests/lanes.py). The
+# two lanes: two lab kernels side by side, one per core (lab/lanes.py). The
 # weights (expected minutes) balance the lanes.
-LAB_WEIGHTS ?= failover=9,dr=7,lab=6,nat=5,tun=4,smoke=3,harness=2
+LAB_WEIGHTS ?= lab-keepalived=8,failover=8,dr=7.5,nat=7.3,tun=6.9,lab=4,smoke=2.3,harness=1.5
 test-labs: setup
-	$(PY) tests/lanes.py --weights $(LAB_WEIGHTS) \
+	$(PY) lab/lanes.py --weights $(LAB_WEIGHTS) \
 	  'harness!: $(PY) -m pytest -q -p no:cacheprovider --color=no tests/harness' \
-	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no tests/lab' \
+	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/lab --deselect tests/lab/test_keepalived_role.py' \
+	  'lab-keepalived: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/lab/test_keepalived_role.py' \
 	  $(foreach s,$(SCENARIOS),'$(s): -- molecule test -s $(s)')
 
 # The harness itself (boots its own small labs): SIGTERM, boot failure, line

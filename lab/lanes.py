@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run the lab parts of the suite in lanes: one lab kernel per lane, lanes side by side.
 
 The lab kernel has one CPU; the machine has two cores, so two labs at once use
@@ -6,7 +5,7 @@ it fully (more would only queue). Each lane runs its jobs in order, each job in
 its own `lvslab run` with the lane's own output folder (.lab/lane-N), so two
 labs never share a socket, an inventory or an Ansible home.
 
-    tests/lanes.py 'lab: -t lab/topologies/dr.yml -- pytest tests/lab' 'dr: -- molecule test -s dr' ...
+    lab/lanes.py 'lab: -t lab/topologies/dr.yml -- pytest tests/lab' 'dr: -- molecule test -s dr' ...
 
 Each job is NAME: LVSLAB-RUN-ARGUMENTS (shell words), or NAME!: COMMAND for a
 job that boots its own labs (tests/harness) with the lane's folder as
@@ -72,9 +71,8 @@ def run_lane(index, jobs, results, lock, timeout):
         tail = [line for line in text.splitlines() if line.strip()][-1:] or [""]
         with lock:
             results.append((name, index, took, p.returncode))
-            print("[lane %d] %s: %s in %.0f s — %s" % (index, name, "ok" if p.returncode == 0 else
-                                                        "FAILED (exit %d)" % p.returncode, took, tail[0][-160:]),
-                  flush=True)
+            status = "ok" if p.returncode == 0 else "FAILED (exit %d)" % p.returncode
+            print("[lane %d] %s: %s in %.0f s — %s" % (index, name, status, took, tail[0][-160:]), flush=True)
             if p.returncode != 0:
                 print("---- last lines of %s ----\n%s\n----" % (log_path, "\n".join(text.splitlines()[-80:])),
                       flush=True)
