@@ -10,8 +10,11 @@ installed collection is in test_packaging.py (every module).
 """
 import ast
 import glob
+import json
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import tree_sitter
@@ -326,3 +329,65 @@ def test_role_calls_the_module(spec):
     # lan_interface and lan_address are mutually exclusive: the role omits the one it does not use
     for name in ("lan_interface", "lan_address"):
         assert "else omit" in calls[0][FQCN][name], name
+
+
+# ------------------------------------------------------------ ansible-test's validate-modules
+
+def _validate_modules_script():
+    import ansible_test  # from ansible-core, in the venv
+    return os.path.join(os.path.dirname(ansible_test.__file__), "_util", "controller", "sanity",
+                        "validate-modules", "validate.py")
+
+
+VALIDATE_MODULES = _validate_modules_script()
+
+# validate-modules reads a PowerShell module's argument spec by running it under pwsh
+# (ps_argspec.ps1), so without pwsh `ansible-test sanity --test validate-modules` cannot check
+# the .ps1 (tests/sanity/ignore-2.19.txt skips it). This stand-in for that one pwsh call prints
+# the $spec literal read from the parse tree, so validate-modules' own comparison of the spec
+# with the documentation stub runs here.
+PWSH_STANDIN = '''#!{python}
+import json, sys
+sys.path.insert(0, {tests!r})
+from test_win_lvs_realserver import assignments
+if len(sys.argv) != 3 or not sys.argv[1].endswith("ps_argspec.ps1"):
+    sys.exit("this pwsh only stands in for validate-modules' ps_argspec.ps1")
+with open(json.loads(sys.argv[2])["module_path"], encoding="utf-8") as f:
+    print(json.dumps(assignments(f.read(), "spec")[0]))
+'''
+
+
+def _validate_modules(tmp_path, ps1_source):
+    root = tmp_path / "ansible_collections" / "lvs" / "cluster"
+    (root / "plugins" / "modules").mkdir(parents=True)
+    (root / "meta").mkdir()
+    (root / "meta" / "runtime.yml").write_text(_read(os.path.join(REPO, "meta", "runtime.yml")))
+    (root / "plugins" / "modules" / "win_lvs_realserver.ps1").write_text(ps1_source, encoding="utf-8")
+    (root / "plugins" / "modules" / "win_lvs_realserver.py").write_text(_read(MODULE_PY), encoding="utf-8")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "pwsh").write_text(PWSH_STANDIN.format(python=sys.executable, tests=os.path.dirname(__file__)))
+    (bindir / "pwsh").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(PATH=str(bindir) + os.pathsep + env.get("PATH", ""),
+               ANSIBLE_COLLECTIONS_PATH=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, VALIDATE_MODULES, "--format", "json", "--arg-spec",
+         "--collection", "ansible_collections/lvs/cluster", "--collection-version", "0.1.0",
+         "plugins/modules/win_lvs_realserver.ps1", "plugins/modules/win_lvs_realserver.py"],
+        cwd=str(root), env=env, capture_output=True, check=False, text=True, timeout=300)
+    assert out.returncode in (0, 3) and not out.stderr.strip(), out.stdout + out.stderr
+    return json.loads(out.stdout)
+
+
+def test_validate_modules_accepts_the_module(tmp_path):
+    if not os.path.exists(VALIDATE_MODULES):
+        pytest.fail("ansible-test's validate-modules not found at %s" % VALIDATE_MODULES)
+    assert _validate_modules(tmp_path, _read(MODULE_PS1)) == {}
+
+
+def test_validate_modules_catches_a_drift(tmp_path):
+    source = _read(MODULE_PS1).replace("default = 'lvs-loopback'", "default = 'lvs-loop'", 1)
+    report = _validate_modules(tmp_path, source)
+    codes = [e["code"] for e in report["plugins/modules/win_lvs_realserver.ps1"]["errors"]]
+    assert codes == ["doc-default-does-not-match-spec"]
