@@ -46,7 +46,7 @@ options:
   adapter_name:
     description:
       - Name (interface alias) of the loopback adapter that carries the VIPs.
-      - Must not be empty or contain C(\\), C(/) or a double quote (it is part of a registry path).
+      - Must not be empty or contain a backslash, a slash or a double quote (it is part of a registry path).
     type: str
     default: lvs-loopback
   vips:
