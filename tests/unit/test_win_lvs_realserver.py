@@ -104,7 +104,7 @@ def _inline_scripts():
 INLINE = _inline_scripts()
 
 
-@pytest.mark.parametrize("where, script", INLINE, ids=[w for w, _ in INLINE])
+@pytest.mark.parametrize("where, script", INLINE, ids=[entry[0] for entry in INLINE])
 def test_inline_powershell_parses(where, script):
     errors = syntax_errors(script)
     assert not errors, "%s does not parse:\n%s" % (where, "\n".join("  line %d col %d: %s" % e for e in errors))
