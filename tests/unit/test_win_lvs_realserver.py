@@ -2,7 +2,8 @@
 
 There is no Windows host and no PowerShell (pwsh) here, so the module has never run.
 These tests parse every PowerShell file of the collection with tree-sitter's PowerShell
-grammar (a syntax error fails the build; a broken copy is shown to fail), read the
+grammar (a syntax error fails the build; a broken copy is shown to fail), the C# the
+module compiles on the host with tree-sitter's C# grammar, read the
 module's Ansible.Basic argument spec out of the parse tree and compare it with the
 documentation stub (win_lvs_realserver.py), and check that the role
 realserver_windows calls the module with options the spec has. `ansible-doc` on the
@@ -18,6 +19,7 @@ import sys
 
 import pytest
 import tree_sitter
+import tree_sitter_c_sharp
 import tree_sitter_powershell
 import yaml
 
@@ -28,6 +30,7 @@ ROLE_TASKS = os.path.join(REPO, "roles", "realserver_windows", "tasks", "main.ym
 FQCN = "lvs.cluster.win_lvs_realserver"
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+CSHARP = tree_sitter.Parser(tree_sitter.Language(tree_sitter_c_sharp.language()))
 
 
 def _ps_files():
@@ -128,6 +131,53 @@ def test_broken_copy_fails_to_parse(name, tmp_path):
     broken = tmp_path / "broken.ps1"
     broken.write_text(source.replace(good, bad, 1), encoding="utf-8")
     assert syntax_errors(broken.read_text(encoding="utf-8")), "tree-sitter accepted a broken copy (%s)" % name
+
+
+# C# compiled on the host at run time (Add-CSharpType): a here-string with a namespace in it.
+HERE_STRING = re.compile(r"^\$(\w+) = @'\n(.*?)\n'@$", re.S | re.M)
+
+
+def _csharp_sources():
+    found = []
+    for path in _ps_files():
+        for name, code in HERE_STRING.findall(_read(path)):
+            if re.search(r"^using System", code, re.M) and "namespace " in code:
+                found.append(("%s: $%s" % (os.path.relpath(path, REPO), name), code))
+    return found
+
+
+CSHARP_SOURCES = _csharp_sources()
+
+
+def csharp_errors(code):
+    tree = CSHARP.parse(code.encode("utf-8"))
+    errors, stack = [], [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            errors.append((node.start_point[0] + 1, node.start_point[1] + 1, node.type))
+        stack.extend(node.children)
+    return sorted(errors)
+
+
+def test_module_has_csharp():
+    assert [w for w, _code in CSHARP_SOURCES] == ["plugins/modules/win_lvs_realserver.ps1: $setupApiSource"]
+
+
+@pytest.mark.parametrize("where, code", CSHARP_SOURCES, ids=[entry[0] for entry in CSHARP_SOURCES])
+def test_csharp_parses(where, code):
+    errors = csharp_errors(code)
+    assert not errors, "%s: C# does not parse: %s" % (where, errors)
+
+
+@pytest.mark.parametrize("good, bad", [
+    ("instanceId = sb.ToString();", "instanceId = sb.ToString()"),
+    ("public static void Remove(string classGuid, string instanceId)", "public static void Remove(string classGuid, string instanceId"),
+])
+def test_broken_csharp_fails_to_parse(good, bad):
+    code = dict(CSHARP_SOURCES)["plugins/modules/win_lvs_realserver.ps1: $setupApiSource"]
+    assert good in code
+    assert csharp_errors(code.replace(good, bad, 1))
 
 
 # ------------------------------------------------------------ the argument spec, read from the parse tree
