@@ -587,7 +587,8 @@ try {
             $elsewhere = @(Get-NetIPAddress -IPAddress $ip -ErrorAction SilentlyContinue |
                     Where-Object { -not $adapter -or $_.InterfaceIndex -ne $adapter.ifIndex })
             if ($elsewhere.Count -gt 0) {
-                $module.Warn("VIP $ip is also configured on interface '$($elsewhere[0].InterfaceAlias)': that interface answers ARP/ND for it, which breaks LVS-DR.")
+                $other = $elsewhere[0].InterfaceAlias
+                $module.Warn("VIP $ip is also configured on interface '$other': that interface answers ARP/ND for it, which breaks LVS-DR.")
             }
         }
         if (-not $adapter) { $adapter = New-LoopbackAdapter $marker }
@@ -601,10 +602,10 @@ try {
             Set-LoopbackIsolation $marker $index
             Sync-Vip $index $Vips.ToArray()
             $keep = @(Get-IfGuid $index)
-            Set-WeakHost $marker $index $families
+            Set-WeakHost -Marker $marker -Index $index -Families $families
             if ($null -ne $lanIndex) {
                 $keep += Get-IfGuid $lanIndex
-                Set-WeakHost $marker $lanIndex $families
+                Set-WeakHost -Marker $marker -Index $lanIndex -Families $families
             }
             # an interface used before (another director-facing NIC) gets its old values back
             Restore-WeakHost $marker $keep
