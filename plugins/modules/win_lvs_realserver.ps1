@@ -102,7 +102,8 @@ if ([string]::IsNullOrWhiteSpace($AdapterName) -or $AdapterName -match '["\\/]' 
 }
 
 $Vips = New-Object -TypeName System.Collections.Generic.List[string]
-foreach ($item in @($module.Params.vips)) {
+$vipsParam = if ($null -eq $module.Params.vips) { @() } else { @($module.Params.vips) }
+foreach ($item in $vipsParam) {
     if ($null -eq $item) { $module.FailJson('vips: an element is empty') }
     $text = ConvertTo-IPAddressText -Option 'vips' -Value ([string]$item)
     $why = Test-UsableVip $text
