@@ -1,15 +1,15 @@
 """Role realserver_windows: what can be checked without a Windows host.
 
 There is no Windows machine here. These tests check the role's documentation
-and argument specs, the PowerShell syntax (only where `pwsh` is installed),
-and the variables the role derives from `lvs_cluster`, by running the role's
-controller-only tasks (tasks/vars.yml) with connection=local in check mode.
+and argument specs and the variables the role derives from `lvs_cluster`, by
+running the role's controller-only tasks (tasks/vars.yml) with connection=local
+in check mode. The module the role calls (lvs.cluster.win_lvs_realserver) is
+tested in test_win_lvs_realserver.py.
 The Windows side (adapter creation, VIPs, weak host, idempotence, removal,
 reboot persistence) is exercised by tests/windows/ against a real host.
 """
 import json
 import os
-import shutil
 import subprocess
 import textwrap
 
@@ -93,38 +93,13 @@ def test_ansible_doc_renders():
 
 
 # ------------------------------------------------------------ PowerShell
+# The role's PowerShell is the module lvs.cluster.win_lvs_realserver: its parse (tree-sitter),
+# argument spec and the role's call to it are tested in test_win_lvs_realserver.py.
 
-def _ps_files():
+def test_role_ships_no_script():
     files_dir = os.path.join(ROLE, "files")
-    return sorted(os.path.join(files_dir, f) for f in os.listdir(files_dir) if f.endswith(".ps1"))
-
-
-def test_powershell_files_exist():
-    assert _ps_files(), "the role's PowerShell lives in roles/realserver_windows/files/*.ps1"
-
-
-@pytest.mark.parametrize("path", _ps_files(), ids=os.path.basename)
-def test_powershell_parses(path):
-    pwsh = shutil.which("pwsh") or shutil.which("powershell")
-    if not pwsh:
-        pytest.skip("no PowerShell (pwsh) on this machine: PowerShell syntax NOT checked")
-    script = textwrap.dedent("""
-        $errors = $null; $tokens = $null
-        [void][System.Management.Automation.Language.Parser]::ParseFile($args[0], [ref]$tokens, [ref]$errors)
-        if ($errors) { $errors | ForEach-Object { Write-Output $_.ToString() }; exit 1 }
-    """)
-    out = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-Command", script, path],
-                         capture_output=True, check=False, text=True, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-
-
-def test_powershell_supports_check_mode():
-    # win_powershell skips a script in check mode unless it declares SupportsShouldProcess
-    for path in _ps_files():
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        assert "SupportsShouldProcess" in text, path
-        assert "ShouldProcess(" in text, path
+    assert not (os.path.isdir(files_dir) and [f for f in os.listdir(files_dir) if f.endswith(".ps1")]), \
+        "the role calls lvs.cluster.win_lvs_realserver; PowerShell belongs in plugins/modules/"
 
 
 # ------------------------------------------------------------ derivation

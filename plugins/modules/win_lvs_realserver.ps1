@@ -1,86 +1,130 @@
-#Requires -Version 5.1
-<#
-.SYNOPSIS
-Prepare a Windows Server host as an LVS-DR (or TUN) real server, or undo it.
+#!powershell
 
-.DESCRIPTION
-Run by ansible.windows.win_powershell from the lvs.cluster realserver_windows
-role (Windows Server 2016, 2019, 2022, 2025; Windows PowerShell 5.1).
+# Copyright: lvs.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-present:
-  * finds the loopback adapter named AdapterName, or creates one: a root
-    enumerated device with hardware id *MSLOOP and the in-box driver
-    %windir%\INF\netloop.inf ("Microsoft KM-TEST Loopback Adapter"), created
-    through SetupAPI the way devcon.exe does it (no download, no devcon), then
-    renamed to AdapterName. Its PnP instance id is recorded under
-    HKLM:\SOFTWARE\lvs.cluster\realserver_windows\<AdapterName>, so a later
-    run finds it again (even if renamed) and never creates a second one;
-  * sets exactly the VIPs on it: IPv4 /32, IPv6 /128 (persistent store,
-    SkipAsSource as asked);
-  * disables DNS registration, NetBIOS (optional) and any default route on it;
-  * enables weak host receive and send on it and on the interface facing the
-    director (by alias, by address it holds, or the default-route interface),
-    for the address families of the VIPs; the previous values are recorded.
-absent (or present with no VIPs, which keeps the adapter):
-  removes the VIPs, restores the recorded weak host / DNS / NetBIOS values,
-  and removes the adapter if (and only if) this script created it.
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell Ansible.ModuleUtils.AddType
 
-Every change goes through ShouldProcess, so check mode (-WhatIf) reports what
-would change without changing anything. $Ansible.Diff gets before/after.
-#>
-[CmdletBinding(SupportsShouldProcess = $true)]
-param (
-    [Parameter(Mandatory = $true)]
-    [ValidateSet('present', 'absent')]
-    [string]
-    $State,
-
-    [Parameter(Mandatory = $true)]
-    [ValidateNotNullOrEmpty()]
-    [string]
-    $AdapterName,
-
-    [string[]]
-    $Vips = @(),
-
-    [ValidateSet('alias', 'address', 'default_route')]
-    [string]
-    $LanSelect = 'default_route',
-
-    [string]
-    $LanAlias = '',
-
-    [string]
-    $LanAddress = '',
-
-    [bool]
-    $LanWeakHost = $true,
-
-    [bool]
-    $SkipAsSource = $true,
-
-    [bool]
-    $DisableNetbios = $true
-)
+# Prepare a Windows Server host as an LVS-DR real server, or undo it
+# (documentation: win_lvs_realserver.py next to this file).
+#
+# present: finds the loopback adapter named adapter_name, or creates one (a
+# root-enumerated *MSLOOP device with the in-box netloop.inf, through SetupAPI
+# as devcon.exe does it) and records its PnP instance id under
+# HKLM:\SOFTWARE\lvs.cluster\realserver_windows\<adapter_name>; sets exactly
+# the VIPs on it (/32, /128); disables DNS registration, NetBIOS (optional),
+# DHCP and any default route on it; enables weak host receive/send on it and
+# on the director-facing interface (the previous values are recorded).
+# absent (or present with no VIPs, which keeps the adapter): removes the VIPs,
+# restores the recorded values, removes the adapter if this module created it.
+#
+# Written for Windows PowerShell 5.1 (Server 2016-2025). It has never run on
+# Windows: no Windows host is available to the project's tests.
 
 $ErrorActionPreference = 'Stop'
 
+$spec = @{
+    options = @{
+        state = @{ type = 'str'; choices = 'present', 'absent'; default = 'present' }
+        adapter_name = @{ type = 'str'; default = 'lvs-loopback' }
+        vips = @{ type = 'list'; elements = 'str'; default = @() }
+        lan_interface = @{ type = 'str' }
+        lan_address = @{ type = 'str' }
+        lan_weak_host = @{ type = 'bool'; default = $true }
+        skip_as_source = @{ type = 'bool'; default = $true }
+        disable_netbios = @{ type = 'bool'; default = $true }
+    }
+    mutually_exclusive = @(, @('lan_interface', 'lan_address'))
+    supports_check_mode = $true
+}
+
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+
+$State = $module.Params.state
+$AdapterName = $module.Params.adapter_name
+$LanInterface = $module.Params.lan_interface
+$LanAddress = $module.Params.lan_address
+$LanWeakHost = $module.Params.lan_weak_host
+$SkipAsSource = $module.Params.skip_as_source
+$DisableNetbios = $module.Params.disable_netbios
+$inCheckMode = $module.CheckMode
+
 $MarkerRoot = 'HKLM:\SOFTWARE\lvs.cluster\realserver_windows'
-$MarkerKey = Join-Path $MarkerRoot $AdapterName
 $NetClassGuid = '4d36e972-e325-11ce-bfc1-08002be10318'
 $LoopbackHardwareId = '*MSLOOP'
 
-$script:changes = New-Object System.Collections.Generic.List[string]
-$script:warnings = New-Object System.Collections.Generic.List[string]
-$inCheckMode = [bool]$WhatIfPreference
-if ((Get-Variable -Name Ansible -ErrorAction SilentlyContinue) -and $Ansible.CheckMode) {
-    $inCheckMode = $true
-}
+$script:changes = New-Object -TypeName System.Collections.Generic.List[string]
 
-function Add-Change {
+# Records a change; returns $true when it is to be made (not in check mode).
+function Register-Change {
     param ([string]$Message)
     $script:changes.Add($Message)
+    -not $inCheckMode
 }
+
+# ---------------------------------------------------------------- input
+# Every value is checked before anything is read or changed; an error names the option.
+function ConvertTo-IPAddressText {
+    param ([string]$Option, [string]$Value)
+    $text = $Value.Trim()
+    $parsed = $null
+    $dotted = '^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$'
+    # [IPAddress]::TryParse also takes "10", "10.1" and "10.1.2" (classful forms) and scope ids
+    if ($text -match '[/%]' -or -not ($text -match $dotted -or $text.Contains(':')) -or
+        -not [System.Net.IPAddress]::TryParse($text, [ref]$parsed)) {
+        $module.FailJson("${Option}: '$Value' is not an IPv4 or IPv6 address (no /prefix, no %scope)")
+    }
+    # canonical form (compressed, lowercase IPv6) so comparisons with Windows' output are stable
+    $parsed.ToString()
+}
+
+function Test-UsableVip {
+    param ([string]$Text)
+    $ip = [System.Net.IPAddress]::Parse($Text)
+    if ([System.Net.IPAddress]::IsLoopback($ip)) { return 'a loopback address' }
+    if ($ip.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetworkV6) {
+        if ($ip.Equals([System.Net.IPAddress]::IPv6Any)) { return 'the unspecified address' }
+        if ($ip.IsIPv6Multicast) { return 'a multicast address' }
+        if ($ip.IsIPv6LinkLocal) { return 'a link-local address' }
+    }
+    else {
+        $first = $ip.GetAddressBytes()[0]
+        if ($first -eq 0) { return 'in 0.0.0.0/8' }
+        if ($first -ge 224) { return 'a multicast, reserved or broadcast address' }
+        if ($Text.StartsWith('169.254.')) { return 'a link-local address' }
+    }
+    $null
+}
+
+if ([string]::IsNullOrWhiteSpace($AdapterName) -or $AdapterName -match '["\\/]' -or $AdapterName.Length -gt 255) {
+    $module.FailJson("adapter_name: '$AdapterName' is not a usable interface alias (empty, too long, or contains \, / or `")")
+}
+
+$Vips = New-Object -TypeName System.Collections.Generic.List[string]
+$vipsParam = if ($null -eq $module.Params.vips) { @() } else { @($module.Params.vips) }
+foreach ($item in $vipsParam) {
+    if ($null -eq $item) { $module.FailJson('vips: an element is empty') }
+    $text = ConvertTo-IPAddressText -Option 'vips' -Value ([string]$item)
+    $why = Test-UsableVip $text
+    if ($why) { $module.FailJson("vips: '$item' is $why, not a VIP") }
+    if (-not $Vips.Contains($text)) { $Vips.Add($text) }
+}
+if ($State -eq 'absent' -and $Vips.Count -gt 0) {
+    $module.Warn('vips are ignored with state=absent: every address on the adapter is removed')
+    $Vips.Clear()
+}
+if ($null -ne $LanInterface -and [string]::IsNullOrWhiteSpace($LanInterface)) {
+    $module.FailJson('lan_interface: empty; leave it out to use the interface of the default route')
+}
+if ($null -ne $LanAddress) {
+    $LanAddress = ConvertTo-IPAddressText -Option 'lan_address' -Value $LanAddress
+}
+
+$MarkerKey = Join-Path -Path $MarkerRoot -ChildPath $AdapterName
+$families = @()
+if ($Vips | Where-Object { -not $_.Contains(':') }) { $families += 'IPv4' }
+if ($Vips | Where-Object { $_.Contains(':') }) { $families += 'IPv6' }
 
 # ---------------------------------------------------------------- SetupAPI
 $setupApiSource = @'
@@ -88,6 +132,9 @@ using System;
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 using System.Text;
+
+//NoWarn -Name CS0649
+//NoWarn -Name CS0169
 
 namespace LvsCluster
 {
@@ -209,7 +256,7 @@ namespace LvsCluster
 
 function Initialize-SetupApi {
     if (-not ('LvsCluster.LoopbackDevice' -as [type])) {
-        Add-Type -TypeDefinition $setupApiSource -Language CSharp
+        Add-CSharpType -References $setupApiSource -AnsibleModule $module
     }
 }
 
@@ -254,14 +301,13 @@ function Save-Marker {
     Set-ItemProperty -LiteralPath $MarkerKey -Name State -Value $json
 }
 
+# The record is bookkeeping, not host configuration: removing it is not a change.
 function Remove-Marker {
-    if ((Test-Path -LiteralPath $MarkerKey) -and
-        $PSCmdlet.ShouldProcess($MarkerKey, 'Remove role state')) {
-        Remove-Item -LiteralPath $MarkerKey -Recurse -Force
-        foreach ($key in $MarkerRoot, (Split-Path -Path $MarkerRoot -Parent)) {
-            if ((Test-Path -LiteralPath $key) -and -not (Get-ChildItem -LiteralPath $key)) {
-                Remove-Item -LiteralPath $key -Force
-            }
+    if ($inCheckMode -or -not (Test-Path -LiteralPath $MarkerKey)) { return }
+    Remove-Item -LiteralPath $MarkerKey -Recurse -Force
+    foreach ($key in $MarkerRoot, (Split-Path -Path $MarkerRoot -Parent)) {
+        if ((Test-Path -LiteralPath $key) -and -not (Get-ChildItem -LiteralPath $key)) {
+            Remove-Item -LiteralPath $key -Force
         }
     }
 }
@@ -279,7 +325,7 @@ function Find-LoopbackAdapter {
     $adapter = Get-NetAdapter -Name $AdapterName -IncludeHidden -ErrorAction SilentlyContinue
     if ($adapter) {
         if (-not (Test-IsLoopback $adapter)) {
-            throw "Adapter '$AdapterName' exists but is not a loopback adapter ($($adapter.InterfaceDescription)); choose another realserver_windows_adapter_name."
+            throw "adapter_name: adapter '$AdapterName' exists but is not a loopback adapter ($($adapter.InterfaceDescription))"
         }
         return $adapter
     }
@@ -287,8 +333,7 @@ function Find-LoopbackAdapter {
         $adapter = Get-NetAdapter -IncludeHidden -ErrorAction SilentlyContinue |
             Where-Object { $_.PnPDeviceID -eq $Marker.InstanceId } | Select-Object -First 1
         if ($adapter) {
-            Add-Change "rename adapter '$($adapter.Name)' (created by this role) back to '$AdapterName'"
-            if ($PSCmdlet.ShouldProcess($adapter.Name, "Rename-NetAdapter to $AdapterName")) {
+            if (Register-Change "rename adapter '$($adapter.Name)' (created by this module) back to '$AdapterName'") {
                 Rename-NetAdapter -Name $adapter.Name -NewName $AdapterName
                 $adapter = Get-NetAdapter -Name $AdapterName -IncludeHidden
             }
@@ -300,10 +345,9 @@ function Find-LoopbackAdapter {
 
 function New-LoopbackAdapter {
     param ($Marker)
-    Add-Change "create loopback adapter '$AdapterName' ($LoopbackHardwareId, netloop.inf)"
-    if (-not $PSCmdlet.ShouldProcess($AdapterName, 'Create KM-TEST loopback adapter')) { return $null }
+    if (-not (Register-Change "create loopback adapter '$AdapterName' ($LoopbackHardwareId, netloop.inf)")) { return $null }
     Initialize-SetupApi
-    $inf = Join-Path $env:windir 'INF\netloop.inf'
+    $inf = Join-Path -Path $env:windir -ChildPath 'INF\netloop.inf'
     $instanceId = [LvsCluster.LoopbackDevice]::Create($NetClassGuid, $LoopbackHardwareId, $inf)
     # Record at once: if anything below fails, the next run finds this device.
     $Marker.InstanceId = $instanceId
@@ -322,28 +366,29 @@ function New-LoopbackAdapter {
 
 function Get-LanInterfaceIndex {
     param ([int]$LoopbackIndex)
-    switch ($LanSelect) {
-        'alias' {
-            $if = Get-NetAdapter -Name $LanAlias -ErrorAction SilentlyContinue
-            if (-not $if) { throw "No network adapter named '$LanAlias' (realserver_windows_lan_alias)." }
-            $index = [int]$if.ifIndex
-        }
-        'address' {
-            $ip = Get-NetIPAddress -IPAddress $LanAddress -ErrorAction SilentlyContinue | Select-Object -First 1
-            if (-not $ip) { throw "No interface holds address $LanAddress (realserver_windows_lan_address)." }
-            $index = [int]$ip.InterfaceIndex
-        }
-        default {
-            $route = Get-NetRoute -DestinationPrefix '0.0.0.0/0', '::/0' -ErrorAction SilentlyContinue |
-                Where-Object { $_.InterfaceIndex -ne $LoopbackIndex } |
-                Sort-Object -Property { $_.RouteMetric + (Get-NetIPInterface -InterfaceIndex $_.InterfaceIndex -AddressFamily $_.AddressFamily).InterfaceMetric } |
-                Select-Object -First 1
-            if (-not $route) { throw 'No default route: set realserver_windows_lan_select to alias or address.' }
-            $index = [int]$route.InterfaceIndex
-        }
+    if ($null -ne $LanInterface) {
+        $if = Get-NetAdapter -Name $LanInterface -ErrorAction SilentlyContinue
+        if (-not $if) { throw "lan_interface: no network adapter named '$LanInterface'" }
+        $index = [int]$if.ifIndex
+        $option = 'lan_interface'
+    }
+    elseif ($null -ne $LanAddress) {
+        $ip = Get-NetIPAddress -IPAddress $LanAddress -ErrorAction SilentlyContinue | Select-Object -First 1
+        if (-not $ip) { throw "lan_address: no interface holds address $LanAddress" }
+        $index = [int]$ip.InterfaceIndex
+        $option = 'lan_address'
+    }
+    else {
+        $route = Get-NetRoute -DestinationPrefix '0.0.0.0/0', '::/0' -ErrorAction SilentlyContinue |
+            Where-Object { $_.InterfaceIndex -ne $LoopbackIndex } |
+            Sort-Object -Property { $_.RouteMetric + (Get-NetIPInterface -InterfaceIndex $_.InterfaceIndex -AddressFamily $_.AddressFamily).InterfaceMetric } |
+            Select-Object -First 1
+        if (-not $route) { throw 'lan_interface: no default route; set lan_interface or lan_address' }
+        $index = [int]$route.InterfaceIndex
+        $option = 'lan_interface'
     }
     if ($index -eq $LoopbackIndex) {
-        throw "The director-facing interface is the loopback adapter '$AdapterName'; check realserver_windows_lan_*."
+        throw "${option}: the director-facing interface is the loopback adapter '$AdapterName'"
     }
     $index
 }
@@ -371,8 +416,7 @@ function Set-WeakHost {
         if (-not $Marker.Interfaces.ContainsKey($guid)) { $Marker.Interfaces[$guid] = @{ Alias = $alias } }
         if (-not $Marker.Interfaces[$guid].ContainsKey($family)) { $Marker.Interfaces[$guid][$family] = $now }
         if ($now.WeakHostReceive -ne 'Enabled' -or $now.WeakHostSend -ne 'Enabled') {
-            Add-Change "weak host receive/send enabled on '$alias' ($family)"
-            if ($PSCmdlet.ShouldProcess("$alias $family", 'Set-NetIPInterface -WeakHostReceive Enabled -WeakHostSend Enabled')) {
+            if (Register-Change "weak host receive/send enabled on '$alias' ($family)") {
                 Save-Marker $Marker
                 Set-NetIPInterface -InterfaceIndex $Index -AddressFamily $family -WeakHostReceive Enabled -WeakHostSend Enabled
             }
@@ -393,8 +437,8 @@ function Restore-WeakHost {
                 $want = $entry[$family]
                 $now = Get-WeakHost ([int]$adapter.ifIndex) $family
                 if ($now -and ($now.WeakHostReceive -ne $want.WeakHostReceive -or $now.WeakHostSend -ne $want.WeakHostSend)) {
-                    Add-Change "weak host on '$($adapter.Name)' ($family) restored to receive=$($want.WeakHostReceive) send=$($want.WeakHostSend)"
-                    if ($PSCmdlet.ShouldProcess("$($adapter.Name) $family", 'Restore weak host settings')) {
+                    $message = "weak host on '$($adapter.Name)' ($family) restored to receive=$($want.WeakHostReceive) send=$($want.WeakHostSend)"
+                    if (Register-Change $message) {
                         Set-NetIPInterface -InterfaceIndex $adapter.ifIndex -AddressFamily $family `
                             -WeakHostReceive $want.WeakHostReceive -WeakHostSend $want.WeakHostSend
                     }
@@ -405,39 +449,35 @@ function Restore-WeakHost {
     }
 }
 
-function Get-VipAddresses {
+function Get-VipAddress {
     param ([int]$Index)
     @(Get-NetIPAddress -InterfaceIndex $Index -ErrorAction SilentlyContinue |
-        Where-Object { $_.PrefixOrigin -eq 'Manual' })
+            Where-Object { $_.PrefixOrigin -eq 'Manual' })
 }
 
-function Sync-Vips {
+function Sync-Vip {
     param ([int]$Index, [string[]]$Wanted)
-    $current = Get-VipAddresses $Index
+    $current = Get-VipAddress $Index
     foreach ($addr in $current) {
         $ip = [string]$addr.IPAddress
         $len = if ($addr.AddressFamily -eq 'IPv6') { 128 } else { 32 }
         $keep = ($Wanted -contains $ip) -and ([int]$addr.PrefixLength -eq $len)
         if (-not $keep) {
-            Add-Change "remove $ip/$($addr.PrefixLength) from '$AdapterName'"
-            if ($PSCmdlet.ShouldProcess("$ip on $AdapterName", 'Remove-NetIPAddress')) {
+            if (Register-Change "remove $ip/$($addr.PrefixLength) from '$AdapterName'") {
                 Remove-NetIPAddress -InterfaceIndex $Index -IPAddress $ip -Confirm:$false
             }
         }
         elseif ([bool]$addr.SkipAsSource -ne $SkipAsSource) {
-            Add-Change "set SkipAsSource=$SkipAsSource on $ip"
-            if ($PSCmdlet.ShouldProcess("$ip on $AdapterName", "Set-NetIPAddress -SkipAsSource $SkipAsSource")) {
+            if (Register-Change "set SkipAsSource=$SkipAsSource on $ip") {
                 Set-NetIPAddress -InterfaceIndex $Index -IPAddress $ip -SkipAsSource $SkipAsSource
             }
         }
     }
     foreach ($ip in $Wanted) {
-        $parsed = [System.Net.IPAddress]::Parse($ip)
-        $len = if ($parsed.AddressFamily -eq 'InterNetworkV6') { 128 } else { 32 }
+        $len = if ($ip.Contains(':')) { 128 } else { 32 }
         $have = $current | Where-Object { [string]$_.IPAddress -eq $ip -and [int]$_.PrefixLength -eq $len }
         if (-not $have) {
-            Add-Change "add $ip/$len to '$AdapterName'"
-            if ($PSCmdlet.ShouldProcess("$ip/$len on $AdapterName", 'New-NetIPAddress')) {
+            if (Register-Change "add $ip/$len to '$AdapterName'") {
                 # Default policy store: active and persistent, so it survives reboot.
                 New-NetIPAddress -InterfaceIndex $Index -IPAddress $ip -PrefixLength $len `
                     -SkipAsSource $SkipAsSource -Type Unicast | Out-Null
@@ -453,22 +493,19 @@ function Set-LoopbackIsolation {
         if (-not $Marker.Loopback.ContainsKey('RegisterThisConnectionsAddress')) {
             $Marker.Loopback['RegisterThisConnectionsAddress'] = $true
         }
-        Add-Change "disable DNS registration on '$AdapterName'"
-        if ($PSCmdlet.ShouldProcess($AdapterName, 'Set-DnsClient -RegisterThisConnectionsAddress $false')) {
+        if (Register-Change "disable DNS registration on '$AdapterName'") {
             Save-Marker $Marker
             Set-DnsClient -InterfaceIndex $Index -RegisterThisConnectionsAddress $false
         }
     }
     $ipv4 = Get-NetIPInterface -InterfaceIndex $Index -AddressFamily IPv4 -ErrorAction SilentlyContinue
     if ($ipv4 -and [string]$ipv4.Dhcp -eq 'Enabled') {
-        Add-Change "disable DHCP on '$AdapterName'"
-        if ($PSCmdlet.ShouldProcess($AdapterName, 'Set-NetIPInterface -Dhcp Disabled')) {
+        if (Register-Change "disable DHCP on '$AdapterName'") {
             Set-NetIPInterface -InterfaceIndex $Index -AddressFamily IPv4 -Dhcp Disabled
         }
     }
     foreach ($route in @(Get-NetRoute -InterfaceIndex $Index -DestinationPrefix '0.0.0.0/0', '::/0' -ErrorAction SilentlyContinue)) {
-        Add-Change "remove default route via $($route.NextHop) from '$AdapterName'"
-        if ($PSCmdlet.ShouldProcess($AdapterName, "Remove-NetRoute $($route.DestinationPrefix) $($route.NextHop)")) {
+        if (Register-Change "remove default route $($route.DestinationPrefix) via $($route.NextHop) from '$AdapterName'") {
             $route | Remove-NetRoute -Confirm:$false
         }
     }
@@ -478,12 +515,11 @@ function Set-LoopbackIsolation {
             if (-not $Marker.Loopback.ContainsKey('TcpipNetbiosOptions')) {
                 $Marker.Loopback['TcpipNetbiosOptions'] = [int]$cfg.TcpipNetbiosOptions
             }
-            Add-Change "disable NetBIOS over TCP/IP on '$AdapterName'"
-            if ($PSCmdlet.ShouldProcess($AdapterName, 'SetTcpipNetbios(2)')) {
+            if (Register-Change "disable NetBIOS over TCP/IP on '$AdapterName'") {
                 Save-Marker $Marker
                 $r = Invoke-CimMethod -InputObject $cfg -MethodName SetTcpipNetbios -Arguments @{ TcpipNetbiosOptions = [uint32]2 }
                 if ($r.ReturnValue -ne 0 -and $r.ReturnValue -ne 1) {
-                    $script:warnings.Add("SetTcpipNetbios on '$AdapterName' returned $($r.ReturnValue)")
+                    $module.Warn("SetTcpipNetbios on '$AdapterName' returned $($r.ReturnValue)")
                 }
             }
         }
@@ -493,18 +529,20 @@ function Set-LoopbackIsolation {
 function Restore-LoopbackIsolation {
     param ($Marker, [int]$Index)
     if ($Marker.Loopback.ContainsKey('RegisterThisConnectionsAddress')) {
-        Add-Change "restore DNS registration on '$AdapterName'"
-        if ($PSCmdlet.ShouldProcess($AdapterName, 'Set-DnsClient -RegisterThisConnectionsAddress $true')) {
-            Set-DnsClient -InterfaceIndex $Index -RegisterThisConnectionsAddress $true
+        $dns = Get-DnsClient -InterfaceIndex $Index -ErrorAction SilentlyContinue
+        if ($dns -and -not $dns.RegisterThisConnectionsAddress) {
+            if (Register-Change "restore DNS registration on '$AdapterName'") {
+                Set-DnsClient -InterfaceIndex $Index -RegisterThisConnectionsAddress $true
+            }
         }
     }
     if ($Marker.Loopback.ContainsKey('TcpipNetbiosOptions')) {
+        $want = [int]$Marker.Loopback['TcpipNetbiosOptions']
         $cfg = Get-CimInstance -ClassName Win32_NetworkAdapterConfiguration -Filter "InterfaceIndex=$Index" -ErrorAction SilentlyContinue
-        if ($cfg -and $cfg.IPEnabled) {
-            Add-Change "restore NetBIOS setting on '$AdapterName'"
-            if ($PSCmdlet.ShouldProcess($AdapterName, 'SetTcpipNetbios')) {
+        if ($cfg -and $cfg.IPEnabled -and [int]$cfg.TcpipNetbiosOptions -ne $want) {
+            if (Register-Change "restore NetBIOS setting $want on '$AdapterName'") {
                 Invoke-CimMethod -InputObject $cfg -MethodName SetTcpipNetbios `
-                    -Arguments @{ TcpipNetbiosOptions = [uint32]$Marker.Loopback['TcpipNetbiosOptions'] } | Out-Null
+                    -Arguments @{ TcpipNetbiosOptions = [uint32]$want } | Out-Null
             }
         }
     }
@@ -517,8 +555,8 @@ function Get-Snapshot {
     $adapter = Get-NetAdapter -Name $AdapterName -IncludeHidden -ErrorAction SilentlyContinue
     if ($adapter) {
         $snap.adapter = [string]$adapter.Name
-        $snap.addresses = @(Get-VipAddresses ([int]$adapter.ifIndex) |
-            ForEach-Object { "$($_.IPAddress)/$($_.PrefixLength)" } | Sort-Object)
+        $snap.addresses = @(Get-VipAddress ([int]$adapter.ifIndex) |
+                ForEach-Object { "$($_.IPAddress)/$($_.PrefixLength)" } | Sort-Object)
         foreach ($family in 'IPv4', 'IPv6') {
             $w = Get-WeakHost ([int]$adapter.ifIndex) $family
             if ($w) { $snap.weak_host["$($adapter.Name) $family"] = "receive=$($w.WeakHostReceive) send=$($w.WeakHostSend)" }
@@ -535,104 +573,105 @@ function Get-Snapshot {
 }
 
 # ------------------------------------------------------------ main
-# canonical form (lowercase, compressed IPv6) so comparisons with Windows' own output are stable
-$canonical = New-Object System.Collections.Generic.List[string]
-foreach ($ip in $Vips) {
-    $parsed = $null
-    if (-not [System.Net.IPAddress]::TryParse($ip.Trim(), [ref]$parsed)) { throw "Not an IP address: '$ip'." }
-    $text = $parsed.ToString()
-    if (-not $canonical.Contains($text)) { $canonical.Add($text) }
-}
-$Vips = [string[]]$canonical.ToArray()
-$families = @()
-if ($Vips | Where-Object { $_ -notmatch ':' }) { $families += 'IPv4' }
-if ($Vips | Where-Object { $_ -match ':' }) { $families += 'IPv6' }
-
-$marker = Get-Marker
-$adapter = Find-LoopbackAdapter $marker
+$marker = $null
 $lanIndex = $null
-if ($State -eq 'present' -and $Vips.Count -gt 0 -and $LanWeakHost) {
-    $lanIndex = Get-LanInterfaceIndex $(if ($adapter) { [int]$adapter.ifIndex } else { -1 })
-}
-$before = Get-Snapshot $lanIndex
+try {
+    $marker = Get-Marker
+    $adapter = Find-LoopbackAdapter $marker
+    if ($State -eq 'present' -and $Vips.Count -gt 0 -and $LanWeakHost) {
+        $lanIndex = Get-LanInterfaceIndex $(if ($adapter) { [int]$adapter.ifIndex } else { -1 })
+    }
+    $before = Get-Snapshot $lanIndex
 
-if ($State -eq 'present' -and $Vips.Count -gt 0) {
-    foreach ($ip in $Vips) {
-        $elsewhere = Get-NetIPAddress -IPAddress $ip -ErrorAction SilentlyContinue |
-            Where-Object { -not $adapter -or $_.InterfaceIndex -ne $adapter.ifIndex }
-        if ($elsewhere) {
-            $script:warnings.Add("VIP $ip is also configured on interface '$($elsewhere[0].InterfaceAlias)': that interface answers ARP/ND for it, which breaks LVS-DR.")
-        }
-    }
-    if (-not $adapter) { $adapter = New-LoopbackAdapter $marker }
-    if ($adapter) {
-        $index = [int]$adapter.ifIndex
-        if ($adapter.PnPDeviceID -and [string]$marker.InstanceId -ne [string]$adapter.PnPDeviceID) {
-            # A loopback adapter with this name that the role did not create: use it, never remove it.
-            $marker.InstanceId = [string]$adapter.PnPDeviceID
-            $marker.Created = $false
-        }
-        Set-LoopbackIsolation $marker $index
-        Sync-Vips $index $Vips
-        $keep = @(Get-IfGuid $index)
-        Set-WeakHost $marker $index $families
-        if ($null -ne $lanIndex) {
-            $keep += Get-IfGuid $lanIndex
-            Set-WeakHost $marker $lanIndex $families
-        }
-        # an interface used before (other director-facing NIC) gets its old values back
-        Restore-WeakHost $marker $keep
-        Save-Marker $marker
-    }
-}
-else {
-    # absent, or present without VIPs: undo, keep the adapter unless absent and created here
-    if ($adapter) {
-        $index = [int]$adapter.ifIndex
-        Sync-Vips $index @()
-        Restore-LoopbackIsolation $marker $index
-    }
-    Restore-WeakHost $marker @()
-    if ($State -eq 'absent') {
-        if ($adapter -and $marker.Created) {
-            Add-Change "remove loopback adapter '$AdapterName' ($($marker.InstanceId))"
-            if ($PSCmdlet.ShouldProcess($AdapterName, 'Remove loopback device')) {
-                Initialize-SetupApi
-                [LvsCluster.LoopbackDevice]::Remove($NetClassGuid, $marker.InstanceId)
+    if ($State -eq 'present' -and $Vips.Count -gt 0) {
+        foreach ($ip in $Vips) {
+            $elsewhere = @(Get-NetIPAddress -IPAddress $ip -ErrorAction SilentlyContinue |
+                    Where-Object { -not $adapter -or $_.InterfaceIndex -ne $adapter.ifIndex })
+            if ($elsewhere.Count -gt 0) {
+                $other = $elsewhere[0].InterfaceAlias
+                $module.Warn("VIP $ip is also configured on interface '$other': that interface answers ARP/ND for it, which breaks LVS-DR.")
             }
         }
-        Remove-Marker
+        if (-not $adapter) { $adapter = New-LoopbackAdapter $marker }
+        if ($adapter) {
+            $index = [int]$adapter.ifIndex
+            if ($adapter.PnPDeviceID -and [string]$marker.InstanceId -ne [string]$adapter.PnPDeviceID) {
+                # A loopback adapter with this name that the module did not create: use it, never remove it.
+                $marker.InstanceId = [string]$adapter.PnPDeviceID
+                $marker.Created = $false
+            }
+            Set-LoopbackIsolation $marker $index
+            Sync-Vip $index $Vips.ToArray()
+            $keep = @(Get-IfGuid $index)
+            Set-WeakHost -Marker $marker -Index $index -Families $families
+            if ($null -ne $lanIndex) {
+                $keep += Get-IfGuid $lanIndex
+                Set-WeakHost -Marker $marker -Index $lanIndex -Families $families
+            }
+            # an interface used before (another director-facing NIC) gets its old values back
+            Restore-WeakHost $marker $keep
+            Save-Marker $marker
+        }
     }
-    elseif ($marker.InstanceId -and -not $inCheckMode) {
-        Save-Marker $marker
+    else {
+        # absent, or present without VIPs: undo, keep the adapter unless absent and created here
+        if ($adapter) {
+            $index = [int]$adapter.ifIndex
+            Sync-Vip $index @()
+            Restore-LoopbackIsolation $marker $index
+        }
+        Restore-WeakHost $marker @()
+        if ($State -eq 'absent') {
+            if ($adapter -and $marker.Created) {
+                if (Register-Change "remove loopback adapter '$AdapterName' ($($marker.InstanceId))") {
+                    Initialize-SetupApi
+                    [LvsCluster.LoopbackDevice]::Remove($NetClassGuid, $marker.InstanceId)
+                }
+            }
+            Remove-Marker
+        }
+        elseif ($marker.InstanceId) {
+            Save-Marker $marker
+        }
     }
+
+    if ($inCheckMode) {
+        # the predicted state
+        $after = [ordered]@{ adapter = $null; addresses = @(); weak_host = [ordered]@{} }
+        if ($State -eq 'present' -and $Vips.Count -gt 0) {
+            $after.adapter = $AdapterName
+            $after.addresses = @($Vips | ForEach-Object { if ($_.Contains(':')) { "$_/128" } else { "$_/32" } } | Sort-Object)
+            foreach ($k in $before.weak_host.Keys) { $after.weak_host[$k] = $before.weak_host[$k] }
+            $names = @($AdapterName)
+            if ($null -ne $lanIndex) { $names += (Get-NetAdapter -InterfaceIndex $lanIndex).Name }
+            foreach ($n in $names) { foreach ($f in $families) { $after.weak_host["$n $f"] = 'receive=Enabled send=Enabled' } }
+        }
+        elseif ($adapter -and -not ($State -eq 'absent' -and $marker.Created)) {
+            $after.adapter = $AdapterName
+            $after.weak_host = $before.weak_host
+        }
+    }
+    else {
+        $after = Get-Snapshot $lanIndex
+    }
+}
+catch {
+    # Errors that name an option are thrown as "<option>: ..." by the functions above.
+    $message = $_.Exception.Message
+    if ($script:changes.Count -gt 0 -and -not $inCheckMode) {
+        $message += " (steps run, the last one failed: $($script:changes -join '; '))"
+    }
+    $module.Result.changed = ($script:changes.Count -gt 0) -and -not $inCheckMode
+    $module.Result.changes = @($script:changes)
+    $module.FailJson($message, $_)
 }
 
-if ($inCheckMode) {
-    # predicted state
-    $after = [ordered]@{ adapter = $null; addresses = @(); weak_host = [ordered]@{} }
-    if ($State -eq 'present' -and $Vips.Count -gt 0) {
-        $after.adapter = $AdapterName
-        $after.addresses = @($Vips | ForEach-Object { if ($_ -match ':') { "$_/128" } else { "$_/32" } } | Sort-Object)
-        foreach ($k in $before.weak_host.Keys) { $after.weak_host[$k] = $before.weak_host[$k] }
-        $names = @($AdapterName)
-        if ($null -ne $lanIndex) { $names += (Get-NetAdapter -InterfaceIndex $lanIndex).Name }
-        foreach ($n in $names) { foreach ($f in $families) { $after.weak_host["$n $f"] = 'receive=Enabled send=Enabled' } }
-    }
-    elseif ($adapter -and -not ($State -eq 'absent' -and $marker.Created)) {
-        $after.adapter = $AdapterName
-    }
-}
-else {
-    $after = Get-Snapshot $lanIndex
-}
-
-$Ansible.Changed = $script:changes.Count -gt 0
-$Ansible.Diff = @{ before = $before; after = $after }
-$Ansible.Result = @{
-    adapter = $AdapterName
-    instance_id = $marker.InstanceId
-    created_by_role = [bool]$marker.Created
-    changes = @($script:changes)
-    warnings = @($script:warnings)
-}
+$module.Result.changed = $script:changes.Count -gt 0
+$module.Result.changes = @($script:changes)
+$module.Result.adapter = $after.adapter
+$module.Result.addresses = @($after.addresses)
+$module.Result.instance_id = if ($marker.InstanceId) { [string]$marker.InstanceId } else { $null }
+$module.Result.owns_adapter = [bool]$marker.Created
+$module.Diff.before = $before
+$module.Diff.after = $after
+$module.ExitJson()
