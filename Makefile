@@ -47,7 +47,7 @@ LAB_WEIGHTS ?= lab-keepalived=8,failover=8,dr=7.5,nat=7.3,tun=6.9,lab=4,smoke=2.
 test-labs: setup
 	$(PY) lab/lanes.py --weights $(LAB_WEIGHTS) \
 	  'harness!: $(PY) -m pytest -q -p no:cacheprovider --color=no tests/harness' \
-	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/lab --deselect tests/lab/test_keepalived_role.py' \
+	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 --ignore=tests/lab/test_keepalived_role.py tests/lab' \
 	  'lab-keepalived: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/lab/test_keepalived_role.py' \
 	  $(foreach s,$(SCENARIOS),'$(s): -- molecule test -s $(s)')
 
