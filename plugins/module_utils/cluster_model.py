@@ -585,6 +585,8 @@ def resolve_service(svc, path, cluster_mode=DEFAULT_MODE):
                                     % (key[0], key[1], seen[key]))
         seen[key] = i
         rs["forward"] = svc["forward"]
+        if rs.get("port") is None and svc.get("port") is not None:
+            rs["port"] = svc["port"]  # the port the director sends to (a fwmark service has none)
         rs["checks"] = _checks(rs) if _checks(rs) is not None else (service_checks or [])
         rs.pop("check", None)
         if rs.get("inhibit_on_failure") is None:
@@ -667,6 +669,8 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
             if svc["address"] and svc["address"] not in carried:
                 raise ClusterModelError("%s.services[%d].vip" % (path, i), "%s is on no VRRP instance: no director "
                                         "would carry it (add it to an instance's vips)" % svc["address"])
+        for inst in vrrp["instances"]:
+            inst["addresses"] = instance_vip_addresses(inst)  # the VIPs without prefix
         inames = [inst["name"] for inst in vrrp["instances"]]
         for g, group in enumerate(vrrp["sync_groups"]):
             for m, member in enumerate(group["group"]):
@@ -724,7 +728,7 @@ def ipvs_services(model):
         else:
             entry.update(protocol=svc["protocol"], address=svc["address"], port=svc.get("port"))
         for key in ("persistence", "netmask", "sched_flags", "one_packet"):
-            if svc.get(key) is not None and not (key == "persistence" and svc[key] == 0):
+            if svc.get(key) is not None:
                 entry[key] = svc[key]
         entry["destinations"] = []
         for rs in svc["realservers"]:

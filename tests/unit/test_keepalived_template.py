@@ -261,6 +261,10 @@ def inventory(tmp):
                     "bad1": host("bad1", keepalived_vrrp_instances=[
                         {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 300,
                          "vips": ["192.0.2.100/32"]}]),
+                    # valid for the schema, refused by keepalived -t (unknown keyword in a raw line)
+                    "bad2": host("bad2", keepalived_vrrp_instances=[
+                        {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 50,
+                         "vips": ["192.0.2.100/32"], "extra": ["bogus_keyword 1"]}]),
                 }},
                 "realservers": {"hosts": {"web1": {}}},
             },
@@ -285,8 +289,9 @@ def rendered(tmp_path_factory):
         yaml.safe_dump(inventory(tmp), f)
     with open(os.path.join(tmp, "play.yml"), "w") as f:
         f.write(PLAYBOOK)
-    with open(os.path.join(tmp, "bad1.conf"), "w") as f:
-        f.write(BAD_OLD)
+    for bad in ("bad1", "bad2"):
+        with open(os.path.join(tmp, bad + ".conf"), "w") as f:
+            f.write(BAD_OLD)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0")
@@ -300,7 +305,7 @@ def rendered(tmp_path_factory):
                            text=True, env=env, cwd=REPO)
     out = p.stdout + p.stderr
     files = {}
-    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "bad1"):
+    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "bad1", "bad2"):
         path = os.path.join(tmp, name + ".conf")
         if os.path.exists(path):
             with open(path) as f:
@@ -475,9 +480,17 @@ def test_every_checker_and_digest_from(rendered):
     assert value(dns, "type") == "A" and value(dns, "name") == "example.org"
 
 
-def test_bad_config_is_rejected_and_old_file_kept(rendered):
+def test_invalid_description_is_rejected_by_path_and_old_file_kept(rendered):
+    """The schema refuses VRID 300 before anything is written, naming the field."""
+    assert recap(rendered["out"], "bad1")["failed"] == 1
+    assert "keepalived_vrrp_instances[0].virtual_router_id: must be between 1 and 255, not 300" in rendered["out"]
+    assert rendered["files"]["bad1"] == BAD_OLD
+
+
+def test_bad_config_is_rejected_by_keepalived_t_and_old_file_kept(rendered):
+    """What the schema cannot know (a raw line's keyword) keepalived -t still refuses."""
     if not UNSHARE:
         pytest.skip("validation needs the private network namespace")
-    assert recap(rendered["out"], "bad1")["failed"] == 1
+    assert recap(rendered["out"], "bad2")["failed"] == 1
     assert "failed to validate" in rendered["out"]
-    assert rendered["files"]["bad1"] == BAD_OLD
+    assert rendered["files"]["bad2"] == BAD_OLD
