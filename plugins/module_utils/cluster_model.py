@@ -39,7 +39,8 @@ DEFAULT_PROTOCOL = "tcp"
 DEFAULT_WEIGHT = 1
 DEFAULT_DELAY_LOOP = 6
 CHECK_TYPES = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK")
-MAX_STRING = 1024  # longer values are certainly not an address, name or command
+MAX_STRING = 1024
+MAX_NUMBER = 4294967295  # longer values are certainly not an address, name or command
 
 
 class ClusterModelError(ValueError):
@@ -107,6 +108,8 @@ def conf_number(path, value, minimum=None, maximum=None, integer=True):
     if isinstance(value, bool):
         raise ClusterModelError(path, "must be a number, not %s" % value)
     if isinstance(value, str):
+        if len(value) > 32:
+            raise ClusterModelError(path, "must be a number, not a %d-character string" % len(value))
         pattern = r"-?[0-9]+" if integer else r"-?[0-9]+(\.[0-9]+)?"
         if not re.match(pattern + r"\Z", value.strip()):
             raise ClusterModelError(path, "must be a number, not %r" % _short(value))
@@ -124,6 +127,8 @@ def conf_number(path, value, minimum=None, maximum=None, integer=True):
         raise ClusterModelError(path, "must be a number, not %s" % _type_name(value))
     if minimum is not None and value < minimum or maximum is not None and value > maximum:
         raise ClusterModelError(path, "must be between %s and %s, not %s" % (minimum, maximum, value))
+    if abs(value) > MAX_NUMBER:
+        raise ClusterModelError(path, "is larger than any keepalived or IPVS number (%s)" % MAX_NUMBER)
     return value
 
 

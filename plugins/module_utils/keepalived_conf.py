@@ -327,7 +327,17 @@ def _checker(lines, c, path, rs, digests):
     lines.append("        }")
 
 
-def _virtual_server(lines, vs, path, digests):
+def _check_path(given_rs, given_vs, rpath, vpath, index):
+    """Where a real server's check c was written: its own check(s), else the service's."""
+    for where, block in ((rpath, given_rs), (vpath, given_vs)):
+        if block.get("checks") is not None:
+            return "%s.checks[%d]" % (where, index)
+        if block.get("check") is not None:
+            return where + ".check"
+    return vpath + ".check"
+
+
+def _virtual_server(lines, vs, given, path, digests):
     lines.append("")
     if vs.get("name") is not None:
         lines.append("# service " + vs["name"])
@@ -366,7 +376,7 @@ def _virtual_server(lines, vs, path, digests):
         _quoted(lines, rpath + ".notify_down", "notify_down", rs.get("notify_down"), "        ")
         _extra(lines, rs, "        ")
         for c, check in enumerate(rs["checks"]):
-            _checker(lines, check, "%s.checks[%d]" % (rpath, c), rs, digests)
+            _checker(lines, check, _check_path(given["realservers"][r], given, rpath, path, c), rs, digests)
         lines.append("    }")
     lines.append("}")
 
@@ -404,8 +414,8 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
     for i, raw in enumerate(_list(virtual_servers, names["virtual_servers"])):
         path = "%s[%d]" % (names["virtual_servers"], i)
         svc = validate(_combine(vs_defaults, raw, path), SERVICE_SPEC, path)
-        services.append((resolve_service(svc, path, mode), path))
-    service_vips = [svc["address"] for svc, _p in services if svc["address"]]
+        services.append((resolve_service(svc, path, mode), svc, path))
+    service_vips = [svc["address"] for svc, _g, _p in services if svc["address"]]
     validated_instances = []
     for i, raw in enumerate(_list(instances, names["instances"])):
         path = "%s[%d]" % (names["instances"], i)
@@ -425,8 +435,8 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
         _instance(lines, inst, "%s[%d]" % (names["instances"], i), host, priority, peer_priorities or [], state)
     for i, raw in enumerate(_list(vs_groups, names["vs_groups"])):
         _vs_group(lines, raw, "%s[%d]" % (names["vs_groups"], i))
-    for svc, path in services:
-        _virtual_server(lines, svc, path, digests)
+    for svc, given, path in services:
+        _virtual_server(lines, svc, given, path, digests)
     if extra_config:
         lines.append("")
         for i, line in enumerate(str(extra_config).rstrip("\n").split("\n")):
