@@ -237,6 +237,16 @@ CHECKER_SPEC = {
         "digest_host": dict(type="word", doc="inventory host holding digest_from (default the real server's host)"),
         "virtualhost": dict(type="word", doc="Host header of this URL"),
     }),
+    "hosts": dict(type="list", elements="dict", doc="SMTP_CHECK: host blocks, each checked (default: the real server)",
+                  options={
+                      "connect_ip": dict(type="ip", required=True, doc="address of the mail server"),
+                      "connect_port": dict(type="int", min=1, max=65535, doc="its port"),
+                      "bindto": dict(type="ip", doc="source address"),
+                      "bind_port": dict(type="int", min=1, max=65535, doc="source port"),
+                      "bind_if": dict(type="word", pattern=IFNAME, what="an interface name", doc="source interface"),
+                      "connect_timeout": dict(type="number", min=0, doc="seconds"),
+                      "fwmark": dict(type="int", min=1, max=4294967295, doc="firewall mark"),
+                  }),
     "extra": dict(type="lines", doc="raw keepalived lines added to the checker"),
 }
 
@@ -360,6 +370,19 @@ INSTANCE_SPEC = {
     "extra": dict(type="lines", doc="raw keepalived lines added to the vrrp_instance block"),
 }
 
+VRRP_SCRIPT_SPEC = {
+    "name": dict(type="word", required=True, pattern=NAME, what="a name", doc="script name"),
+    "script": dict(type="str", required=True, doc="the command (quoted)"),
+    "interval": dict(type="number", min=0, doc="seconds between runs"),
+    "timeout": dict(type="number", min=0, doc="seconds before a run fails"),
+    "weight": dict(type="int", min=-254, max=254, doc="priority change"),
+    "rise": dict(type="int", min=1, doc="successes before OK"),
+    "fall": dict(type="int", min=1, doc="failures before KO"),
+    "user": dict(type="str", doc="user [group] the script runs as"),
+    "init_fail": dict(type="bool", doc="start failed"),
+    "extra": dict(type="lines", doc="raw keepalived lines"),
+}
+
 SYNC_GROUP_SPEC = {
     "name": dict(type="word", required=True, pattern=NAME, what="a name", doc="group name"),
     "group": dict(type="list", elements="word", aliases=("instances",), default=[], doc="instance names"),
@@ -404,6 +427,18 @@ SCHEMA = {
         "sync_groups": dict(type="list", elements="dict", options=SYNC_GROUP_SPEC, default=[],
                             doc="vrrp_sync_group blocks"),
         "sync_daemon": dict(type="dict", options=SYNC_DAEMON_SPEC, doc="IPVS connection sync (lvs_sync_daemon)"),
+        "scripts": dict(type="list", elements="dict", options=VRRP_SCRIPT_SPEC, default=[],
+                        doc="vrrp_script blocks (checks whose result changes the priority; track_scripts names them)"),
+    }),
+    "ipvs": dict(type="dict", doc="IPVS settings of the directors", options={
+        "timeouts": dict(type="dict", doc="connection timeouts (ipvsadm --set), seconds; default the kernel's "
+                         "900/120/300", options={
+                             "tcp": dict(type="int", min=1, max=2147483, doc="established TCP"),
+                             "tcp_fin": dict(type="int", min=1, max=2147483, doc="TCP after FIN"),
+                             "udp": dict(type="int", min=1, max=2147483, doc="UDP"),
+                         }),
+        "conn_tab_bits": dict(type="int", min=8, max=20, doc="size of the connection hash table, 2^bits "
+                              "(ip_vs module option, used when ip_vs is next loaded; kernel default 12)"),
     }),
     "virtual_server_groups": dict(type="list", elements="dict", options=VS_GROUP_SPEC, default=[],
                                   doc="virtual_server_group blocks"),
@@ -677,6 +712,13 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
         for inst in vrrp["instances"]:
             inst["addresses"] = instance_vip_addresses(inst)  # the VIPs without prefix
         inames = [inst["name"] for inst in vrrp["instances"]]
+        scripts = [script["name"] for script in vrrp["scripts"]]
+        for i, inst in enumerate(vrrp["instances"]):
+            for t, tracked in enumerate(inst.get("track_scripts") or []):
+                name = tracked.get("name") if isinstance(tracked, Mapping) else tracked
+                if vrrp["scripts"] and name not in scripts:
+                    raise ClusterModelError("%s.vrrp.instances[%d].track_scripts[%d]" % (path, i, t),
+                                            "no script in lvs_cluster.vrrp.scripts is named %s" % name)
         for g, group in enumerate(vrrp["sync_groups"]):
             for m, member in enumerate(group["group"]):
                 if member not in inames:

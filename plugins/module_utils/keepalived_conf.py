@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - Python 2
     from collections import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, INSTANCE_SPEC, SERVICE_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
+    ClusterModelError, INSTANCE_SPEC, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
     cluster_model, conf_line, conf_number, conf_string, conf_word, resolve_service, validate,
     _instance_rules, _text,
 )
@@ -31,21 +31,9 @@ INSTANCE_KV_KEYS = ("garp_master_delay", "garp_master_repeat", "garp_master_refr
 SERVICE_KV_KEYS = ("persistence_granularity", "quorum", "quorum_up", "quorum_down", "hysteresis", "alpha", "omega",
                    "ha_suspend", "virtualhost", "ops", "retry", "delay_before_retry", "connect_timeout", "warmup")
 CHECKER_HANDLED = ("type", "urls", "path", "status_code", "digest", "digest_from", "digest_host",
-                   "misc_path", "misc_timeout", "misc_dynamic", "dns_type", "extra")
+                   "misc_path", "misc_timeout", "misc_dynamic", "dns_type", "hosts", "extra")
 URL_HANDLED = ("path", "digest", "digest_from", "digest_host", "status_code")
 
-VRRP_SCRIPT_SPEC = {
-    "name": dict(type="word", required=True, pattern=r"[A-Za-z0-9_.:@-]+", what="a name", doc="script name"),
-    "script": dict(type="str", required=True, doc="the command (quoted)"),
-    "interval": dict(type="number", min=0, doc="seconds between runs"),
-    "timeout": dict(type="number", min=0, doc="seconds before a run fails"),
-    "weight": dict(type="int", min=-254, max=254, doc="priority change"),
-    "rise": dict(type="int", min=1, doc="successes before OK"),
-    "fall": dict(type="int", min=1, doc="failures before KO"),
-    "user": dict(type="str", doc="user [group] the script runs as"),
-    "init_fail": dict(type="bool", doc="start failed"),
-    "extra": dict(type="lines", doc="raw keepalived lines"),
-}
 
 # global_defs keywords that are old recipes with a modern form
 GLOBAL_LEGACY = {
@@ -286,6 +274,8 @@ def _urls(c):
 
 def _checker(lines, c, path, rs, digests):
     kind = c["type"]
+    if c.get("hosts") and kind != "SMTP_CHECK":
+        raise ClusterModelError(path + ".hosts", "host blocks belong to SMTP_CHECK, not %s" % kind)
     lines.append("        %s {" % kind)
     for key, value in c.items():
         if key not in CHECKER_HANDLED:
@@ -320,6 +310,12 @@ def _checker(lines, c, path, rs, digests):
             lines.append("            misc_timeout %d" % c["misc_timeout"])
         if c.get("misc_dynamic"):
             lines.append("            misc_dynamic")
+    elif kind == "SMTP_CHECK":
+        for h, host in enumerate(c.get("hosts") or []):
+            lines.append("            host {")
+            for key, value in host.items():
+                _kv(lines, "%s.hosts[%d].%s" % (path, h, key), key, value, "                ")
+            lines.append("            }")
     elif kind == "DNS_CHECK":
         if c.get("dns_type") is not None:
             lines.append("            type " + c["dns_type"])
@@ -401,7 +397,7 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
                  **(names or {}))
     if lvs_cluster:
         # a block that is the default from lvs_cluster is named by its place there
-        for arg, value, key in (("instances", instances, "vrrp.instances"), ("sync_groups", sync_groups, "vrrp.sync_groups"),
+        for arg, value, key in (("vrrp_scripts", vrrp_scripts, "vrrp.scripts"), ("instances", instances, "vrrp.instances"), ("sync_groups", sync_groups, "vrrp.sync_groups"),
                                 ("vs_groups", vs_groups, "virtual_server_groups"), ("virtual_servers", virtual_servers, "services")):
             piece = lvs_cluster
             for part in key.split("."):
@@ -437,6 +433,14 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
         _vs_group(lines, raw, "%s[%d]" % (names["vs_groups"], i))
     for svc, given, path in services:
         _virtual_server(lines, svc, given, path, digests)
+    # after the blocks are written (so a bad name is refused as a value first)
+    script_names = [s.get("name") for s in _list(vrrp_scripts, names["vrrp_scripts"]) if isinstance(s, Mapping)]
+    for i, inst in enumerate(validated_instances):
+        for t, tracked in enumerate(inst.get("track_scripts") or []):
+            name = tracked.get("name") if isinstance(tracked, Mapping) else tracked
+            if name not in script_names:
+                raise ClusterModelError("%s[%d].track_scripts[%d]" % (names["instances"], i, t),
+                                        "no vrrp_script is named %s (keepalived would track nothing)" % name)
     if extra_config:
         lines.append("")
         for i, line in enumerate(str(extra_config).rstrip("\n").split("\n")):

@@ -323,3 +323,34 @@ def test_ipv6_and_tun_across_families():
     s = cluster_model(cluster)["services"][0]
     assert s["family"] == 6 and s["realservers"][0]["forward"] == "tunnel"
     assert ipvs_services({"services": [s]})[0]["destinations"][0]["tun_type"] == "gue"
+
+
+# ---------------------------------------------------------------- the completed model
+
+@pytest.mark.parametrize("change,path,reason", [
+    (replace("ipvs", {"timeouts": {"tcp": 0}}), "lvs_cluster.ipvs.timeouts.tcp", "between 1 and"),
+    (replace("ipvs", {"timeouts": {"tpc": 900}}), "lvs_cluster.ipvs.timeouts.tpc", "did you mean 'tcp'?"),
+    (replace("ipvs", {"conn_tab_bits": 21}), "lvs_cluster.ipvs.conn_tab_bits", "between 8 and 20"),
+    (lambda c: c["vrrp"].update(scripts=[{"name": "chk"}]), "lvs_cluster.vrrp.scripts[0].script", "is required"),
+    (lambda c: c["vrrp"].update(scripts=[{"name": "chk", "script": "/bin/true"}]) or
+     c["vrrp"]["instances"][0].update(track_scripts=["chk_other"]),
+     "lvs_cluster.vrrp.instances[0].track_scripts[0]", "no script in lvs_cluster.vrrp.scripts is named chk_other"),
+    (setkey(svc(), "check", {"type": "SMTP_CHECK", "hosts": [{"connect_port": 25}]}),
+     "lvs_cluster.services[0].check.hosts[0].connect_ip", "is required"),
+])
+def test_completed_model_rules(change, path, reason):
+    cluster = base()
+    change(cluster)
+    with pytest.raises(ClusterModelError) as e:
+        cluster_model(cluster)
+    assert e.value.path == path and reason in e.value.reason, str(e.value)
+
+
+def test_ipvs_settings_and_scripts_in_the_model():
+    cluster = base()
+    cluster["ipvs"] = {"timeouts": {"tcp": "7200", "tcp_fin": 60, "udp": 60}, "conn_tab_bits": 20}
+    cluster["vrrp"]["scripts"] = [{"name": "chk", "script": "/usr/bin/killall -0 nginx", "interval": 2}]
+    cluster["vrrp"]["instances"][0]["track_scripts"] = [{"name": "chk", "weight": -20}]
+    model = cluster_model(cluster)
+    assert model["ipvs"] == {"timeouts": {"tcp": 7200, "tcp_fin": 60, "udp": 60}, "conn_tab_bits": 20}
+    assert model["vrrp"]["scripts"][0]["interval"] == 2

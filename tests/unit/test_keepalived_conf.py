@@ -236,3 +236,37 @@ def test_blocks_from_lvs_cluster_are_named_there():
         keepalived_conf({}, instances=cluster["vrrp"]["instances"], virtual_servers=cluster["services"],
                         lvs_cluster=cluster)
     assert e.value.path == "lvs_cluster.services[0].realservers[0].weight"
+
+
+def test_smtp_check_host_blocks():
+    kw = copy.deepcopy(variables())
+    kw["virtual_servers"][0]["realservers"][2]["check"]["hosts"] = [
+        {"connect_ip": "192.0.2.31", "connect_port": 25}, {"connect_ip": "192.0.2.32", "bindto": "192.0.2.11"}]
+    text = render(kw)
+    assert ("        SMTP_CHECK {\n            helo_name lvs.example.org\n"
+            "            host {\n                connect_ip 192.0.2.31\n                connect_port 25\n            }\n"
+            "            host {\n                connect_ip 192.0.2.32\n                bindto 192.0.2.11\n            }\n"
+            "        }\n") in text
+    kw["virtual_servers"][0]["realservers"][2]["check"]["hosts"][0]["connect_port"] = "25\n}"
+    with pytest.raises(ClusterModelError) as e:
+        render(kw)
+    assert e.value.path == V + ".realservers[2].check.hosts[0].connect_port"
+    kw = copy.deepcopy(variables())
+    kw["virtual_servers"][0]["realservers"][1]["check"]["hosts"] = [{"connect_ip": "192.0.2.31"}]
+    with pytest.raises(ClusterModelError, match="host blocks belong to SMTP_CHECK, not MISC_CHECK"):
+        render(kw)
+
+
+def test_track_script_must_name_a_vrrp_script():
+    kw = copy.deepcopy(variables())
+    kw["instances"][0]["track_scripts"] = ["chk", "chk_missing"]
+    with pytest.raises(ClusterModelError) as e:
+        render(kw)
+    assert e.value.path == I + ".track_scripts[1]" and "no vrrp_script is named chk_missing" in e.value.reason
+
+
+def test_vrrp_scripts_from_lvs_cluster_are_named_there():
+    cluster = {"vrrp": {"scripts": [{"name": "chk", "script": "/bin/true", "interval": "2\n}"}], "instances": []}}
+    with pytest.raises(ClusterModelError) as e:
+        keepalived_conf({}, vrrp_scripts=cluster["vrrp"]["scripts"], lvs_cluster=cluster)
+    assert e.value.path == "lvs_cluster.vrrp.scripts[0].interval"

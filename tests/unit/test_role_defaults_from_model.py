@@ -27,7 +27,8 @@ PLAY = """\
           {{{{ {{'ip_forward': lvs_director_ip_forward | bool, 'mode': lvs_director_mode,
                'vips': lvs_director_vips, 'keepalived': lvs_director_keepalived | bool,
                'services': lvs_director_services, 'dr_vips': realserver_linux_dr_vips,
-               'tun_vips': realserver_linux_tun_vips, 'nat_source': realserver_linux_nat_source}} | to_json }}}}
+               'tun_vips': realserver_linux_tun_vips, 'nat_source': realserver_linux_nat_source,
+               'timeouts': lvs_director_timeouts, 'conn_tab_bits': lvs_director_conn_tab_bits}} | to_json }}}}
 """
 
 MIXED = {"mode": "dr", "services": [
@@ -95,3 +96,11 @@ def test_misspelt_key_is_refused_by_path(tmp_path):
     p, _out = run(str(tmp_path), cluster)
     assert p.returncode != 0
     assert "lvs_cluster.services[0].schedular: unknown key; did you mean 'scheduler'?" in p.stdout + p.stderr
+
+
+def test_ipvs_settings_from_the_model(mixed, tmp_path):
+    assert mixed["dir1"]["timeouts"] == {} and mixed["dir1"]["conn_tab_bits"] is None
+    cluster = dict(MIXED, ipvs={"timeouts": {"tcp": 7200, "udp": 60}, "conn_tab_bits": 20})
+    p, out = run(str(tmp_path), cluster)
+    assert p.returncode == 0, p.stdout[-3000:]
+    assert out["dir1"]["timeouts"] == {"tcp": 7200, "udp": 60} and out["dir1"]["conn_tab_bits"] == 20
