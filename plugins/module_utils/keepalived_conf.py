@@ -13,13 +13,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 try:
     from collections.abc import Mapping
 except ImportError:  # pragma: no cover - Python 2
     from collections import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, INSTANCE_SPEC, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
+    ClusterModelError, INSTANCE_SPEC, MAX_STRING, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
     cluster_model, conf_line, conf_number, conf_string, conf_word, resolve_service, validate,
     _instance_rules, _text,
 )
@@ -443,9 +445,27 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
                                         "no vrrp_script is named %s (keepalived would track nothing)" % name)
     if extra_config:
         lines.append("")
-        for i, line in enumerate(str(extra_config).rstrip("\n").split("\n")):
-            lines.append(conf_line("keepalived_extra_config (line %d)" % (i + 1), line) if line.strip() else line)
+        lines.extend(_extra_config(str(extra_config)))
     return "\n".join(lines) + "\n"
+
+
+def _extra_config(text):
+    """The operator's raw text: it may open blocks over several lines, but must close every one it opens."""
+    depth = 0
+    out = []
+    for i, line in enumerate(text.rstrip("\n").split("\n")):
+        path = "keepalived_extra_config (line %d)" % (i + 1)
+        if len(line) > MAX_STRING or re.search(r"[\x00-\x08\x0a-\x1f\x7f]", line):
+            raise ClusterModelError(path, "must be a line of at most %d characters without control characters"
+                                    % MAX_STRING)
+        for char in re.sub(r"[#!].*", "", line):  # keepalived ignores braces in comments
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth < 0:
+                raise ClusterModelError(path, "closes a block it did not open")
+        out.append(line)
+    if depth:
+        raise ClusterModelError("keepalived_extra_config", "leaves %d block(s) open" % depth)
+    return out
 
 
 def digest_sources(virtual_servers, vs_defaults=None, lvs_mode="dr", source="keepalived_virtual_servers"):

@@ -154,7 +154,8 @@ FIELDS = [
     (("virtual_servers", 0, "realservers", 3, "check", "name"), V + ".realservers[3].check.name", WORD),
     (("virtual_servers", 0, "realservers", 3, "check", "dns_type"), V + ".realservers[3].check.dns_type", WORD),
     (("header",), "ansible_managed", TEXT[:-1]),
-    (("extra_config",), "keepalived_extra_config (line 1)", ["}", "a {", "x" * 5000]),
+    (("extra_config",), "keepalived_extra_config (line 1)", ["}", "x" * 5000, "a\rb", "a\x00b"]),
+    (("extra_config",), "keepalived_extra_config", ["a {", "vrrp_script x {\n    script /bin/true\n"]),
 ]
 
 
@@ -270,3 +271,9 @@ def test_vrrp_scripts_from_lvs_cluster_are_named_there():
     with pytest.raises(ClusterModelError) as e:
         keepalived_conf({}, vrrp_scripts=cluster["vrrp"]["scripts"], lvs_cluster=cluster)
     assert e.value.path == "lvs_cluster.vrrp.scripts[0].interval"
+
+
+def test_extra_config_may_hold_whole_blocks():
+    kw = copy.deepcopy(variables())
+    kw["extra_config"] = "# raw\nvrrp_script chk_x {\n    script \"/bin/true\"  # } in a comment\n}\n"
+    assert render(kw).endswith("\n# raw\nvrrp_script chk_x {\n    script \"/bin/true\"  # } in a comment\n}\n")
