@@ -26,10 +26,7 @@ import difflib
 import ipaddress
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2
-    from collections import Mapping
+from collections.abc import Mapping
 
 # Forwarding method of each mode, as IPVS (ipvs_table, ipvsadm) names it.
 FORWARD_OF_MODE = {"nat": "masq", "dr": "route", "tun": "tunnel"}
@@ -695,8 +692,8 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
     groups = [g["name"] for g in cluster["virtual_server_groups"]]
     for i, svc in enumerate(services):
         if svc.get("group") is not None and svc["group"] not in groups:
-            raise ClusterModelError("%s.services[%d].group" % (path, i), "no virtual_server_group is named %s"
-                                    % svc["group"])
+            raise ClusterModelError("%s.services[%d].group" % (path, i),
+                                    "no virtual_server_group is named %s" % svc["group"])
     vrrp = cluster.get("vrrp")
     vips = []
     for svc in services:
@@ -737,8 +734,8 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
         for rs in svc["realservers"]:
             if not rs.get("host"):
                 continue
-            entry = realservers.setdefault(rs["host"], {"services": [], "vips": {"dr": [], "tun": [], "nat": []},
-                                                         "addresses": []})
+            entry = realservers.setdefault(rs["host"], {
+                "services": [], "vips": {"dr": [], "tun": [], "nat": []}, "addresses": []})
             entry["services"].append(_realserver_service(svc, rs))
             if svc["address"] and svc["address"] not in entry["vips"][svc["mode"]]:
                 entry["vips"][svc["mode"]].append(svc["address"])

@@ -15,10 +15,7 @@ __metaclass__ = type
 
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2
-    from collections import Mapping
+from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
     ClusterModelError, INSTANCE_SPEC, MAX_STRING, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
@@ -274,6 +271,13 @@ def _urls(c):
     return [dict((k, c[k]) for k in ("path", "status_code", "digest", "digest_from", "digest_host") if k in c)]
 
 
+def _status_code(path, code):
+    """An HTTP status code, or a range such as 200-299."""
+    if isinstance(code, str) and "-" in code:
+        return conf_word(path, code, "[1-5][0-9][0-9]-[1-5][0-9][0-9]", "a status code range")
+    return str(conf_number(path, code, 100, 599))
+
+
 def _checker(lines, c, path, rs, digests):
     kind = c["type"]
     if c.get("hosts") and kind != "SMTP_CHECK":
@@ -293,15 +297,12 @@ def _checker(lines, c, path, rs, digests):
                 key = digest_key(url, rs)
                 if key not in (digests or {}):
                     raise ClusterModelError(upath + ".digest_from", "no digest was computed for %s" % key)
-                lines.append("                digest " + conf_word(upath + ".digest_from", digests[key],
-                                                                    "[0-9a-f]{32}", "an MD5 digest"))
+                digest = conf_word(upath + ".digest_from", digests[key], "[0-9a-f]{32}", "an MD5 digest")
+                lines.append("                digest " + digest)
             if url.get("status_code") is not None:
                 codes = url["status_code"] if isinstance(url["status_code"], (list, tuple)) else [url["status_code"]]
                 lines.append("                status_code " + " ".join(
-                    str(conf_number("%s.status_code" % upath, code, 100, 599)) if not (
-                        isinstance(code, str) and "-" in code) else conf_word(
-                        "%s.status_code" % upath, code, "[1-5][0-9][0-9]-[1-5][0-9][0-9]", "a status code range")
-                    for code in codes))
+                    _status_code("%s.status_code" % upath, code) for code in codes))
             for key, value in url.items():
                 if key not in URL_HANDLED:
                     _kv(lines, "%s.%s" % (upath, key), key, value, "                ")
@@ -399,8 +400,11 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
                  **(names or {}))
     if lvs_cluster:
         # a block that is the default from lvs_cluster is named by its place there
-        for arg, value, key in (("vrrp_scripts", vrrp_scripts, "vrrp.scripts"), ("instances", instances, "vrrp.instances"), ("sync_groups", sync_groups, "vrrp.sync_groups"),
-                                ("vs_groups", vs_groups, "virtual_server_groups"), ("virtual_servers", virtual_servers, "services")):
+        for arg, value, key in (("vrrp_scripts", vrrp_scripts, "vrrp.scripts"),
+                                ("instances", instances, "vrrp.instances"),
+                                ("sync_groups", sync_groups, "vrrp.sync_groups"),
+                                ("vs_groups", vs_groups, "virtual_server_groups"),
+                                ("virtual_servers", virtual_servers, "services")):
             piece = lvs_cluster
             for part in key.split("."):
                 piece = piece.get(part) if isinstance(piece, Mapping) else None
@@ -486,5 +490,3 @@ def digest_sources(virtual_servers, vs_defaults=None, lvs_mode="dr", source="kee
                         if item not in out:
                             out.append(item)
     return out
-
-

@@ -104,4 +104,3 @@ def test_keepalived_t_accepts_the_render(renders, conf):
         pytest.skip("keepalived -t needs the private network namespace")
     p = keepalived_t(renders[conf])
     assert p.returncode == 0, p.stderr
-
