@@ -336,7 +336,7 @@ INSTANCE_SPEC = {
     "version": dict(type="int", choices=(2, 3), doc="VRRP version"),
     "authentication": dict(type="dict", doc="VRRPv2 authentication", options={
         "type": dict(type="word", default="PASS", choices=("PASS", "AH"), upper=True, doc="PASS or AH"),
-        "pass": dict(type="word", required=True, doc="password, at most 8 characters"),
+        "pass": dict(type="word", required=True, secret=True, doc="password, at most 8 characters"),
     }),
     "nopreempt": dict(type="bool", doc="do not take the VIPs back (starts BACKUP)"),
     "preempt_delay": dict(type="int", min=0, max=1000, doc="seconds before taking the VIPs back (starts BACKUP)"),
@@ -509,6 +509,24 @@ def _field(value, field, path):
 
 
 def _scalar(value, field, path):
+    if field.get("secret"):
+        # a refused password must not end up in the play's output: say what is wrong, not what it is
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        text = text if isinstance(text, str) else None
+        if text is None:
+            problem = "must be a string, not %s" % _type_name(value)
+        elif not text:
+            problem = "must not be empty"
+        elif len(text) > MAX_STRING:
+            problem = "is %d characters long" % len(text)
+        elif _UNSAFE.search(text):
+            problem = "contains a character keepalived reads as configuration (control, quote, brace, #, !, \\)"
+        elif not _WORD.match(text):
+            problem = "must be one word (no blank)"
+        else:
+            problem = None
+        if problem:
+            raise ClusterModelError(path, "%s (value not shown)" % problem)
     kind = field["type"]
     if kind == "dict" or kind == "list":
         return _field(value, field, path)
