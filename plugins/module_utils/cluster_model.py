@@ -342,6 +342,8 @@ INSTANCE_SPEC = {
     "preempt_delay": dict(type="int", min=0, max=1000, doc="seconds before taking the VIPs back (starts BACKUP)"),
     "unicast_src_ip": dict(type="ip", doc="source address of unicast adverts"),
     "unicast_peers": dict(type="list", elements="ip", doc="unicast peers (no multicast)"),
+    "unicast_from_inventory": dict(type="bool", doc="unicast adverts between the directors, their addresses from "
+                                   "the inventory (keepalived_vrrp_peer_addresses); for networks without multicast"),
     "track_interfaces": dict(TRACKED),
     "track_scripts": dict(TRACKED),
     "notify_master": dict(type="str", doc="command run on MASTER (quoted)"),
@@ -664,10 +666,13 @@ def _instance_rules(instances, path, global_defs=None, service_vips=()):
                        for v in inst.get("vips") or []) or {4}
         for family in families:
             key = (inst["interface"], inst["virtual_router_id"], family)
-            if key in vrids and not inst.get("unicast_peers"):
+            if key in vrids and not (inst.get("unicast_peers") or inst.get("unicast_from_inventory")):
                 raise ClusterModelError(ipath + ".virtual_router_id", "VRID %s is already used on %s by %s[%d]"
                                         % (key[1], key[0], path, vrids[key]))
             vrids[key] = i
+        if inst.get("unicast_from_inventory") and (inst.get("unicast_peers") or inst.get("unicast_src_ip")):
+            raise ClusterModelError(ipath + ".unicast_from_inventory", "give either unicast_from_inventory or "
+                                    "unicast_peers/unicast_src_ip, not both")
         auth = inst.get("authentication")
         if auth is not None and len(auth["pass"]) > 8:
             raise ClusterModelError(ipath + ".authentication.pass", "is %d characters long: keepalived uses "

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
     ClusterModelError, INSTANCE_SPEC, MAX_STRING, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
-    cluster_model, conf_line, conf_number, conf_string, conf_word, resolve_service, validate,
+    cluster_model, conf_line, conf_number, conf_string, conf_word, parse_ip, resolve_service, validate,
     _instance_rules, _text,
 )
 
@@ -176,7 +176,25 @@ def _priority(path, value):
     return conf_number(path, value, 1, 255)
 
 
-def _instance(lines, i, path, host, priority, peer_priorities, state_override):
+def _inventory_peers(path, host, peer_addresses):
+    """This director's address and the other directors' (unicast VRRP from the inventory)."""
+    where = "keepalived_vrrp_peer_addresses"
+    if not isinstance(peer_addresses, Mapping) or host not in peer_addresses:
+        raise ClusterModelError(path + ".unicast_from_inventory", "%s has no address for this director (%s): set "
+                                "ansible_host or keepalived_vrrp_peer_addresses" % (where, host))
+    addresses = {}
+    for name, address in peer_addresses.items():
+        if address in (None, ""):
+            raise ClusterModelError("%s.%s" % (where, name), "is empty: set ansible_host of %s or "
+                                    "keepalived_vrrp_peer_addresses" % name)
+        addresses[name] = str(parse_ip("%s.%s" % (where, name), address))
+    peers = [addresses[name] for name in sorted(addresses) if name != host]
+    if not peers:
+        raise ClusterModelError(path + ".unicast_from_inventory", "no other director in %s" % where)
+    return addresses[host], peers
+
+
+def _instance(lines, i, path, host, priority, peer_priorities, state_override, peer_addresses=None):
     if i.get("priority") is not None:
         prio = top = i["priority"]
     elif i.get("priorities") is not None:
@@ -214,11 +232,14 @@ def _instance(lines, i, path, host, priority, peer_priorities, state_override):
         lines.append("    nopreempt")
     if i.get("preempt_delay") is not None:
         lines.append("    preempt_delay %d" % i["preempt_delay"])
-    if i.get("unicast_src_ip") is not None:
-        lines.append("    unicast_src_ip " + i["unicast_src_ip"])
-    if i.get("unicast_peers"):
+    src, peers = i.get("unicast_src_ip"), i.get("unicast_peers")
+    if i.get("unicast_from_inventory"):
+        src, peers = _inventory_peers(path, host, peer_addresses)
+    if src is not None:
+        lines.append("    unicast_src_ip " + src)
+    if peers:
         lines.append("    unicast_peer {")
-        lines.extend("        " + peer for peer in i["unicast_peers"])
+        lines.extend("        " + peer for peer in peers)
         lines.append("    }")
     _tracked(lines, path + ".track_interfaces", "track_interface", i.get("track_interfaces"), "    ")
     _tracked(lines, path + ".track_scripts", "track_script", i.get("track_scripts"), "    ")
@@ -387,11 +408,12 @@ def _service_path(raw, source, i):
 def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, instances=None, instance_defaults=None,
                     vs_groups=None, virtual_servers=None, vs_defaults=None, lvs_mode="dr", host="localhost",
                     priority=100, peer_priorities=None, state=None, digests=None, extra_config="",
-                    header=None, lvs_cluster=None, names=None):
+                    header=None, lvs_cluster=None, names=None, peer_addresses=None):
     """The text of keepalived.conf, or ClusterModelError naming the field.
 
-    names: the variable each argument came from, for the error paths (the role passes
-    lvs_cluster.* when a variable is its default from lvs_cluster).
+    names: the variable each argument came from, for the error paths (a block that is the
+    default from lvs_cluster is named by its place there).
+    peer_addresses: {inventory host: address} of the directors, for unicast_from_inventory.
     """
     names_given = names
     names = dict({"global_defs": "keepalived_global_defs", "vrrp_scripts": "keepalived_vrrp_scripts",
@@ -434,7 +456,8 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
     for i, raw in enumerate(_list(sync_groups, names["sync_groups"])):
         _sync_group(lines, raw, "%s[%d]" % (names["sync_groups"], i))
     for i, inst in enumerate(validated_instances):
-        _instance(lines, inst, "%s[%d]" % (names["instances"], i), host, priority, peer_priorities or [], state)
+        _instance(lines, inst, "%s[%d]" % (names["instances"], i), host, priority, peer_priorities or [], state,
+                  peer_addresses)
     for i, raw in enumerate(_list(vs_groups, names["vs_groups"])):
         _vs_group(lines, raw, "%s[%d]" % (names["vs_groups"], i))
     for svc, given, path in services:

@@ -276,3 +276,24 @@ def test_extra_config_may_hold_whole_blocks():
     kw = copy.deepcopy(variables())
     kw["extra_config"] = "# raw\nvrrp_script chk_x {\n    script \"/bin/true\"  # } in a comment\n}\n"
     assert render(kw).endswith("\n# raw\nvrrp_script chk_x {\n    script \"/bin/true\"  # } in a comment\n}\n")
+
+
+def test_unicast_from_inventory():
+    kw = copy.deepcopy(variables())
+    inst = kw["instances"][0]
+    del inst["unicast_src_ip"], inst["unicast_peers"]
+    inst["unicast_from_inventory"] = True
+    kw["peer_addresses"] = {"dir1": "192.0.2.11", "dir2": "192.0.2.12", "dir3": "192.0.2.13"}
+    text = render(kw)
+    assert "    unicast_src_ip 192.0.2.11\n    unicast_peer {\n        192.0.2.12\n        192.0.2.13\n    }\n" in text
+    for addresses, path in (({"dir1": "192.0.2.11", "dir2": ""}, "keepalived_vrrp_peer_addresses.dir2"),
+                            ({"dir1": "192.0.2.11", "dir2": "192.0.2.12\n}"}, "keepalived_vrrp_peer_addresses.dir2"),
+                            ({"dir2": "192.0.2.12"}, I + ".unicast_from_inventory"),
+                            ({"dir1": "192.0.2.11"}, I + ".unicast_from_inventory")):
+        kw["peer_addresses"] = addresses
+        with pytest.raises(ClusterModelError) as e:
+            render(kw)
+        assert e.value.path == path, str(e.value)
+    inst["unicast_peers"] = ["192.0.2.12"]
+    with pytest.raises(ClusterModelError, match="either unicast_from_inventory or unicast_peers"):
+        render(kw)

@@ -258,6 +258,11 @@ def inventory(tmp):
                                  keepalived_global_defs={"script_user": "root", "enable_script_security": True}),
                     # lvs_cluster.vrrp.sync_daemon with the role's default global_defs
                     "sync1": host("sync1", lvs_cluster=sync_cluster, keepalived_vrrp_peers=["sync1"]),
+                    # unicast VRRP between the directors, addresses from the inventory (ansible_host)
+                    "uni1": host("uni1", ansible_host="192.0.2.11", keepalived_vrrp_peers=["uni1", "web1"],
+                                 lvs_cluster={"vrrp": {"instances": [{
+                                     "name": "VI_UNI", "interface": "eth0", "virtual_router_id": 53,
+                                     "unicast_from_inventory": True, "vips": ["192.0.2.102/32"]}]}}),
                     "bad1": host("bad1", keepalived_vrrp_instances=[
                         {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 300,
                          "vips": ["192.0.2.100/32"]}]),
@@ -266,7 +271,7 @@ def inventory(tmp):
                         {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 50,
                          "vips": ["192.0.2.100/32"], "extra": ["bogus_keyword 1"]}]),
                 }},
-                "realservers": {"hosts": {"web1": {}}},
+                "realservers": {"hosts": {"web1": {"ansible_host": "192.0.2.12"}}},
             },
         },
     }
@@ -305,7 +310,7 @@ def rendered(tmp_path_factory):
                            text=True, env=env, cwd=REPO)
     out = p.stdout + p.stderr
     files = {}
-    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "bad1", "bad2"):
+    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "uni1", "bad1", "bad2"):
         path = os.path.join(tmp, name + ".conf")
         if os.path.exists(path):
             with open(path) as f:
@@ -319,7 +324,7 @@ def recap(out, host):
     return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups())))
 
 
-@pytest.mark.parametrize("host", ["dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1"])
+@pytest.mark.parametrize("host", ["dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "uni1"])
 def test_rendered_and_validated_by_the_role(rendered, host):
     assert recap(rendered["out"], host)["failed"] == 0, rendered["out"][-4000:]
     assert host in rendered["files"]
@@ -327,7 +332,7 @@ def test_rendered_and_validated_by_the_role(rendered, host):
     assert mode == 0o600
 
 
-@pytest.mark.parametrize("host", ["nat1", "tun1", "fw1", "chk1", "sync1"])
+@pytest.mark.parametrize("host", ["nat1", "tun1", "fw1", "chk1", "sync1", "uni1"])
 def test_keepalived_t_accepts(rendered, host):
     p = keepalived_t(os.path.join(rendered["tmp"], host + ".conf"))
     assert p.returncode == 0, p.stderr
@@ -494,3 +499,9 @@ def test_bad_config_is_rejected_by_keepalived_t_and_old_file_kept(rendered):
     assert recap(rendered["out"], "bad2")["failed"] == 1
     assert "failed to validate" in rendered["out"]
     assert rendered["files"]["bad2"] == BAD_OLD
+
+
+def test_unicast_peers_from_the_inventory(rendered):
+    v = block(parse(rendered["files"]["uni1"]), "vrrp_instance", "VI_UNI")
+    assert value(v, "unicast_src_ip") == "192.0.2.11"
+    assert leaves(block(v, "unicast_peer")) == ["192.0.2.12"]
