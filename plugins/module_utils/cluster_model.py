@@ -346,6 +346,7 @@ INSTANCE_SPEC = {
                                    "the inventory (keepalived_vrrp_peer_addresses); for networks without multicast"),
     "track_interfaces": dict(TRACKED),
     "track_scripts": dict(TRACKED),
+    "track_files": dict(TRACKED),
     "notify_master": dict(type="str", doc="command run on MASTER (quoted)"),
     "notify_backup": dict(type="str", doc="command run on BACKUP (quoted)"),
     "notify_fault": dict(type="str", doc="command run on FAULT (quoted)"),
@@ -380,6 +381,13 @@ VRRP_SCRIPT_SPEC = {
     "user": dict(type="str", doc="user [group] the script runs as"),
     "init_fail": dict(type="bool", doc="start failed"),
     "extra": dict(type="lines", doc="raw keepalived lines"),
+}
+
+TRACK_FILE_SPEC = {
+    "name": dict(type="word", required=True, pattern=NAME, what="a name", doc="track file name"),
+    "file": dict(type="str", required=True, doc="path of the file whose number changes the priority (quoted)"),
+    "weight": dict(type="int", min=-254, max=254, doc="multiplier of the file's number (0: FAULT when not 0)"),
+    "init_file": dict(type="raw", doc="true (create with 0) or a number to create the file with"),
 }
 
 SYNC_GROUP_SPEC = {
@@ -426,6 +434,9 @@ SCHEMA = {
         "sync_groups": dict(type="list", elements="dict", options=SYNC_GROUP_SPEC, default=[],
                             doc="vrrp_sync_group blocks"),
         "sync_daemon": dict(type="dict", options=SYNC_DAEMON_SPEC, doc="IPVS connection sync (lvs_sync_daemon)"),
+        "track_files": dict(type="list", elements="dict", options=TRACK_FILE_SPEC, default=[],
+                            doc="vrrp_track_file blocks (a file whose number changes the priority; track_files "
+                            "names them)"),
         "scripts": dict(type="list", elements="dict", options=VRRP_SCRIPT_SPEC, default=[],
                         doc="vrrp_script blocks (checks whose result changes the priority; track_scripts names them)"),
     }),
@@ -739,6 +750,13 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
                 if vrrp["scripts"] and name not in scripts:
                     raise ClusterModelError("%s.vrrp.instances[%d].track_scripts[%d]" % (path, i, t),
                                             "no script in lvs_cluster.vrrp.scripts is named %s" % name)
+        files = [track["name"] for track in vrrp["track_files"]]
+        for i, inst in enumerate(vrrp["instances"]):
+            for t, tracked in enumerate(inst.get("track_files") or []):
+                name = tracked.get("name") if isinstance(tracked, Mapping) else tracked
+                if vrrp["track_files"] and name not in files:
+                    raise ClusterModelError("%s.vrrp.instances[%d].track_files[%d]" % (path, i, t),
+                                            "no entry of lvs_cluster.vrrp.track_files is named %s" % name)
         for g, group in enumerate(vrrp["sync_groups"]):
             for m, member in enumerate(group["group"]):
                 if member not in inames:

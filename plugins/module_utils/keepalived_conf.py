@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, INSTANCE_SPEC, MAX_STRING, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
+    ClusterModelError, INSTANCE_SPEC, MAX_STRING, TRACK_FILE_SPEC, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
     cluster_model, conf_line, conf_number, conf_string, conf_word, parse_ip, resolve_service, validate,
     _instance_rules, _text,
 )
@@ -154,6 +154,21 @@ def _vrrp_script(lines, raw, path):
     lines.append("}")
 
 
+def _track_file(lines, raw, path):
+    t = validate(raw, TRACK_FILE_SPEC, path)
+    lines.append("")
+    lines.append("vrrp_track_file %s {" % t["name"])
+    lines.append('    file "%s"' % t["file"])
+    if t.get("weight") is not None:
+        lines.append("    weight %d" % t["weight"])
+    init = t.get("init_file")
+    if init is True:
+        lines.append("    init_file")
+    elif init is not None and init is not False:
+        lines.append("    init_file %d" % conf_number(path + ".init_file", init, -254, 254))
+    lines.append("}")
+
+
 def _sync_group(lines, raw, path):
     g = validate(raw, SYNC_GROUP_SPEC, path)
     lines.append("")
@@ -243,6 +258,7 @@ def _instance(lines, i, path, host, priority, peer_priorities, state_override, p
         lines.append("    }")
     _tracked(lines, path + ".track_interfaces", "track_interface", i.get("track_interfaces"), "    ")
     _tracked(lines, path + ".track_scripts", "track_script", i.get("track_scripts"), "    ")
+    _tracked(lines, path + ".track_files", "track_file", i.get("track_files"), "    ")
     for key in NOTIFY_KEYS:
         _quoted(lines, "%s.%s" % (path, key), key, i.get(key), "    ")
     if i.get("smtp_alert"):
@@ -408,7 +424,7 @@ def _service_path(raw, source, i):
 def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, instances=None, instance_defaults=None,
                     vs_groups=None, virtual_servers=None, vs_defaults=None, lvs_mode="dr", host="localhost",
                     priority=100, peer_priorities=None, state=None, digests=None, extra_config="",
-                    header=None, lvs_cluster=None, names=None, peer_addresses=None):
+                    header=None, lvs_cluster=None, names=None, peer_addresses=None, track_files=None):
     """The text of keepalived.conf, or ClusterModelError naming the field.
 
     names: the variable each argument came from, for the error paths (a block that is the
@@ -417,12 +433,14 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
     """
     names_given = names
     names = dict({"global_defs": "keepalived_global_defs", "vrrp_scripts": "keepalived_vrrp_scripts",
+                  "track_files": "keepalived_vrrp_track_files",
                   "sync_groups": "keepalived_vrrp_sync_groups", "instances": "keepalived_vrrp_instances",
                   "vs_groups": "keepalived_virtual_server_groups", "virtual_servers": "keepalived_virtual_servers"},
                  **(names or {}))
     if lvs_cluster:
         # a block that is the default from lvs_cluster is named by its place there
         for arg, value, key in (("vrrp_scripts", vrrp_scripts, "vrrp.scripts"),
+                                ("track_files", track_files, "vrrp.track_files"),
                                 ("instances", instances, "vrrp.instances"),
                                 ("sync_groups", sync_groups, "vrrp.sync_groups"),
                                 ("vs_groups", vs_groups, "virtual_server_groups"),
@@ -453,6 +471,8 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
     _global_defs(lines, global_defs or {}, names["global_defs"])
     for i, raw in enumerate(_list(vrrp_scripts, names["vrrp_scripts"])):
         _vrrp_script(lines, raw, "%s[%d]" % (names["vrrp_scripts"], i))
+    for i, raw in enumerate(_list(track_files, names["track_files"])):
+        _track_file(lines, raw, "%s[%d]" % (names["track_files"], i))
     for i, raw in enumerate(_list(sync_groups, names["sync_groups"])):
         _sync_group(lines, raw, "%s[%d]" % (names["sync_groups"], i))
     for i, inst in enumerate(validated_instances):
@@ -470,6 +490,13 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
             if name not in script_names:
                 raise ClusterModelError("%s[%d].track_scripts[%d]" % (names["instances"], i, t),
                                         "no vrrp_script is named %s (keepalived would track nothing)" % name)
+    file_names = [f.get("name") for f in _list(track_files, names["track_files"]) if isinstance(f, Mapping)]
+    for i, inst in enumerate(validated_instances):
+        for t, tracked in enumerate(inst.get("track_files") or []):
+            name = tracked.get("name") if isinstance(tracked, Mapping) else tracked
+            if name not in file_names:
+                raise ClusterModelError("%s[%d].track_files[%d]" % (names["instances"], i, t),
+                                        "no vrrp_track_file is named %s (keepalived would track nothing)" % name)
     if extra_config:
         lines.append("")
         lines.extend(_extra_config(str(extra_config)))

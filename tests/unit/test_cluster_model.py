@@ -335,6 +335,10 @@ def test_ipv6_and_tun_across_families():
     (lambda c: c["vrrp"].update(scripts=[{"name": "chk", "script": "/bin/true"}]) or
      c["vrrp"]["instances"][0].update(track_scripts=["chk_other"]),
      "lvs_cluster.vrrp.instances[0].track_scripts[0]", "no script in lvs_cluster.vrrp.scripts is named chk_other"),
+    (lambda c: c["vrrp"].update(track_files=[{"name": "tf", "file": "/run/m"}]) or
+     c["vrrp"]["instances"][0].update(track_files=["tf2"]),
+     "lvs_cluster.vrrp.instances[0].track_files[0]", "no entry of lvs_cluster.vrrp.track_files is named tf2"),
+    (lambda c: c["vrrp"].update(track_files=[{"name": "tf"}]), "lvs_cluster.vrrp.track_files[0].file", "is required"),
     (setkey(svc(), "check", {"type": "SMTP_CHECK", "hosts": [{"connect_port": 25}]}),
      "lvs_cluster.services[0].check.hosts[0].connect_ip", "is required"),
 ])

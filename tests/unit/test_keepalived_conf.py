@@ -297,3 +297,22 @@ def test_unicast_from_inventory():
     inst["unicast_peers"] = ["192.0.2.12"]
     with pytest.raises(ClusterModelError, match="either unicast_from_inventory or unicast_peers"):
         render(kw)
+
+
+def test_track_files():
+    kw = copy.deepcopy(variables())
+    kw["track_files"] = [{"name": "tf", "file": "/run/lvs/maint", "weight": -10, "init_file": True}]
+    kw["instances"][0]["track_files"] = ["tf"]
+    text = render(kw)
+    assert '\nvrrp_track_file tf {\n    file "/run/lvs/maint"\n    weight -10\n    init_file\n}\n' in text
+    assert "    track_file {\n        tf\n    }\n" in text
+    for where, value, path in ((("track_files", 0, "file"), "/run/x\nnotify_master /bin/sh",
+                                "keepalived_vrrp_track_files[0].file"),
+                               (("track_files", 0, "weight"), "1\n}", "keepalived_vrrp_track_files[0].weight"),
+                               (("track_files", 0, "init_file"), "0 #", "keepalived_vrrp_track_files[0].init_file"),
+                               (("instances", 0, "track_files", 0), "other", I + ".track_files[0]")):
+        bad = copy.deepcopy(kw)
+        _set(bad, where, value)
+        with pytest.raises(ClusterModelError) as e:
+            render(bad)
+        assert e.value.path == path, str(e.value)

@@ -262,7 +262,10 @@ def inventory(tmp):
                     "uni1": host("uni1", ansible_host="192.0.2.11", keepalived_vrrp_peers=["uni1", "web1"],
                                  lvs_cluster={"vrrp": {"instances": [{
                                      "name": "VI_UNI", "interface": "eth0", "virtual_router_id": 53,
-                                     "unicast_from_inventory": True, "vips": ["192.0.2.102/32"]}]}}),
+                                     "unicast_from_inventory": True, "vips": ["192.0.2.102/32"],
+                                     "track_files": [{"name": "tf_maint", "weight": 1}]}],
+                                     "track_files": [{"name": "tf_maint", "file": os.path.join(tmp, "maint"),
+                                                      "weight": -10, "init_file": 0}]}}),
                     "bad1": host("bad1", keepalived_vrrp_instances=[
                         {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 300,
                          "vips": ["192.0.2.100/32"]}]),
@@ -505,3 +508,11 @@ def test_unicast_peers_from_the_inventory(rendered):
     v = block(parse(rendered["files"]["uni1"]), "vrrp_instance", "VI_UNI")
     assert value(v, "unicast_src_ip") == "192.0.2.11"
     assert leaves(block(v, "unicast_peer")) == ["192.0.2.12"]
+
+
+def test_track_file_from_the_cluster_model(rendered):
+    c = parse(rendered["files"]["uni1"])
+    t = block(c, "vrrp_track_file", "tf_maint")
+    assert value(t, "weight") == "-10" and value(t, "init_file") == "0"
+    assert value(t, "file") == '"%s"' % os.path.join(rendered["tmp"], "maint")
+    assert leaves(block(block(c, "vrrp_instance", "VI_UNI"), "track_file")) == ["tf_maint weight 1"]
