@@ -117,6 +117,8 @@ MALFORMED = [
      S + "[0].check.conect_port", "did you mean 'connect_port'?"),
     ("unknown-no-hint", setkey(svc(), "zzzzzz", 1), S + "[0].zzzzzz", "valid keys:"),
     ("alias-and-name", setkey(svc(), "lb_algo", "wrr"), S + "[0].lb_algo", "given twice"),
+    ("smtp_alter", lambda c: c["vrrp"].update(sync_groups=[{"name": "G", "group": ["VI_WEB"], "smtp_alter": True}]),
+     "lvs_cluster.vrrp.sync_groups[0].smtp_alter", "did you mean 'smtp_alert'?"),  # seed 001's typo
     # ---------------------------------------------------------------- legacy keepalived recipes
     ("nb_get_retry", lambda c: c["services"][0]["check"].update(nb_get_retry=3),
      S + "[0].check.nb_get_retry", "use retry"),
