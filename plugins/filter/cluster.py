@@ -15,7 +15,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, cluster_model as _cluster_model, ipvs_services,
+    ClusterModelError, checked_value as _checked_value, cluster_model as _cluster_model, ipvs_services,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.keepalived_conf import (
     digest_sources as _digest_sources, keepalived_conf as _keepalived_conf,
@@ -53,6 +53,14 @@ def realserver_vips(cluster, host, modes=("dr", "tun")):
     return vips
 
 
+def checked_value(value, path, kind="word"):
+    """value, checked for a file or command line (see cluster_model.checked_value); errors name path."""
+    try:
+        return _checked_value(path, value, kind)
+    except ClusterModelError as e:
+        raise AnsibleFilterError(str(e))
+
+
 def keepalived_conf(global_defs, **kwargs):
     """keepalived.conf text from the keepalived role's variables, every value checked (see keepalived_conf.py)."""
     try:
@@ -71,6 +79,7 @@ def keepalived_digest_sources(virtual_servers, **kwargs):
 class FilterModule(object):
     def filters(self):
         return {
+            "checked_value": checked_value,
             "cluster_model": cluster_model,
             "cluster_services": cluster_services,
             "keepalived_conf": keepalived_conf,

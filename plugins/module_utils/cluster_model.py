@@ -129,6 +129,24 @@ def conf_number(path, value, minimum=None, maximum=None, integer=True):
     return value
 
 
+def checked_value(path, value, kind="word"):
+    """One value for a file or command line other than keepalived.conf, or ClusterModelError.
+
+    kind: word (one word), string (blanks allowed), number, shell (text inside a
+    double-quoted shell string, e.g. /etc/default/keepalived: no $ or backquote either).
+    """
+    if kind == "number":
+        return conf_number(path, value)
+    if kind == "word":
+        return conf_word(path, value)
+    text = conf_string(path, value) if value != "" else ""
+    if kind == "shell" and re.search(r"[$`]", text):
+        raise ClusterModelError(path, "must not contain $ or a backquote: the shell would expand it")
+    if kind not in ("string", "shell"):
+        raise ValueError("unknown kind %r" % kind)
+    return text
+
+
 def _short(text):
     return text if len(text) <= 60 else text[:57] + "..."
 

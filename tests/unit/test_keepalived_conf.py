@@ -316,3 +316,21 @@ def test_track_files():
         with pytest.raises(ClusterModelError) as e:
             render(bad)
         assert e.value.path == path, str(e.value)
+
+
+@pytest.mark.parametrize("kind,value", [(k, v) for k in ("word", "string", "shell") for v in TEXT if v]
+                         + [("word", "two words"), ("shell", "$(reboot)"), ("shell", "`reboot`"),
+                            ("number", "1\nx"), ("number", "x")])
+def test_checked_value_refuses(kind, value):
+    from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import checked_value
+    with pytest.raises(ClusterModelError) as e:
+        checked_value("keepalived_daemon_args", value, kind)
+    assert e.value.path == "keepalived_daemon_args"
+
+
+def test_checked_value_passes():
+    from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import checked_value
+    assert checked_value("x", "-D --log-detail", "shell") == "-D --log-detail"
+    assert checked_value("x", "", "shell") == ""
+    assert checked_value("x", "on-failure") == "on-failure"
+    assert checked_value("x", "8080", "number") == 8080
