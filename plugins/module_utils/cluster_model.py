@@ -455,6 +455,9 @@ SCHEMA = {
         "track_files": dict(type="list", elements="dict", options=TRACK_FILE_SPEC, default=[],
                             doc="vrrp_track_file blocks (a file whose number changes the priority; track_files "
                             "names them)"),
+        "garp_master_refresh": dict(type="int", min=0, doc="seconds between gratuitous ARP refreshes of the "
+                                    "MASTER's VIPs (global vrrp_garp_master_refresh): routers with stale ARP "
+                                    "caches after a VM freeze find the master again"),
         "scripts": dict(type="list", elements="dict", options=VRRP_SCRIPT_SPEC, default=[],
                         doc="vrrp_script blocks (checks whose result changes the priority; track_scripts names them)"),
     }),

@@ -265,7 +265,8 @@ def inventory(tmp):
                                      "unicast_from_inventory": True, "vips": ["192.0.2.102/32"],
                                      "track_files": [{"name": "tf_maint", "weight": 1}]}],
                                      "track_files": [{"name": "tf_maint", "file": os.path.join(tmp, "maint"),
-                                                      "weight": -10, "init_file": 0}]}}),
+                                                      "weight": -10, "init_file": 0}],
+                                     "garp_master_refresh": 60}}),
                     "bad1": host("bad1", keepalived_vrrp_instances=[
                         {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 300,
                          "vips": ["192.0.2.100/32"]}]),
@@ -508,6 +509,9 @@ def test_unicast_peers_from_the_inventory(rendered):
     v = block(parse(rendered["files"]["uni1"]), "vrrp_instance", "VI_UNI")
     assert value(v, "unicast_src_ip") == "192.0.2.11"
     assert leaves(block(v, "unicast_peer")) == ["192.0.2.12"]
+    g = block(parse(rendered["files"]["uni1"]), "global_defs")
+    assert value(g, "vrrp_garp_master_refresh") == "60"
+    assert value(block(parse(rendered["files"]["sync1"]), "global_defs"), "vrrp_garp_master_refresh") is None
 
 
 def test_track_file_from_the_cluster_model(rendered):
