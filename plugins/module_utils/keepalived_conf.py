@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, INSTANCE_SPEC, MAX_STRING, TRACK_FILE_SPEC, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
+    ClusterModelError, DEFAULT_MODE, INSTANCE_SPEC, MAX_STRING, TRACK_FILE_SPEC, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
     cluster_model, conf_line, conf_number, conf_string, conf_word, parse_ip, resolve_service, validate,
     _instance_rules, _text,
 )
@@ -451,7 +451,7 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
             if piece is not None and piece == value and arg not in (names_given or {}):
                 names[arg] = "lvs_cluster." + key
         cluster_model(lvs_cluster)  # the description's own cross-field rules, with lvs_cluster paths
-    mode = conf_word("keepalived_lvs_mode", lvs_mode or "dr").lower()
+    mode = conf_word("keepalived_lvs_mode", lvs_mode or DEFAULT_MODE).lower()
     services = []
     for i, raw in enumerate(_list(virtual_servers, names["virtual_servers"])):
         path = "%s[%d]" % (names["virtual_servers"], i)
@@ -528,7 +528,7 @@ def digest_sources(virtual_servers, vs_defaults=None, lvs_mode="dr", source="kee
     for i, raw in enumerate(_list(virtual_servers, source)):
         path = "%s[%d]" % (source, i)
         svc = resolve_service(validate(_combine(vs_defaults, raw, path), SERVICE_SPEC, path), path,
-                              (lvs_mode or "dr").lower())
+                              (lvs_mode or DEFAULT_MODE).lower())
         for rs in svc["realservers"]:
             for c in rs["checks"]:
                 if c["type"] not in ("HTTP_GET", "SSL_GET"):

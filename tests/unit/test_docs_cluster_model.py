@@ -79,3 +79,12 @@ def test_mode_index_has_a_row_per_mode():
         for path in ("inventories/" + inventory, "lab/topologies/%s.yml" % topology, "molecule/" + scenario):
             assert "`%s`" % path in row[0]
             assert os.path.exists(os.path.join(REPO, path))
+
+
+def test_the_examples_are_valid_descriptions():
+    """Every ```yaml block with lvs_cluster in docs/cluster-model.md passes the schema."""
+    from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import cluster_model
+    examples = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", read(), re.S) if "lvs_cluster:" in b]
+    assert examples
+    for example in examples:
+        cluster_model(example["lvs_cluster"])
