@@ -195,16 +195,16 @@ def parse_vip(path, value):
 
 # ---------------------------------------------------------------- the schema
 # A spec is {key: field}; a field is a dict with
-#   type: str | word | int | number | bool | dict | list | raw | ip | vip | mode | lines
+#   type: str (quoted text) | word (one word) | int | number | bool | dict | list | raw | ip |
+#         vip (address[/prefix]) | vip_entry (a vip or a VIP_SPEC dict) | mode | lines (raw lines)
 #   default, choices, aliases, required, options (nested spec of a dict or of list elements),
 #   elements (type of list elements), min, max, doc (one line, for docs/cluster-model.md),
-#   pattern/what (for word).
+#   pattern/what (for word), upper/lower (normalise a word), secret (never shown in errors).
 # Keys set to a string in LEGACY are old keepalived recipe keywords: their message gives the modern form.
 
 LEGACY = {
     "nb_get_retry": "nb_get_retry is the keepalived 1.x name: use retry",
     "lvs_sync_daemon_interface": "use lvs_cluster.vrrp.sync_daemon: {interface: ..., instance: ...}",
-    "lb_kind": None, "lb_algo": None,  # accepted as aliases below
 }
 
 IFNAME = r"[A-Za-z0-9_.:@-]{1,15}"

@@ -417,10 +417,6 @@ def _virtual_server(lines, vs, given, path, digests):
     lines.append("}")
 
 
-def _service_path(raw, source, i):
-    return "%s[%d]" % (source, i)
-
-
 def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, instances=None, instance_defaults=None,
                     vs_groups=None, virtual_servers=None, vs_defaults=None, lvs_mode="dr", host="localhost",
                     priority=100, peer_priorities=None, state=None, digests=None, extra_config="",
