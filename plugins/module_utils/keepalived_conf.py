@@ -18,7 +18,8 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, DEFAULT_MODE, INSTANCE_SPEC, MAX_STRING, TRACK_FILE_SPEC, SERVICE_SPEC, VRRP_SCRIPT_SPEC, SYNC_GROUP_SPEC, SYNC_DAEMON_SPEC, VS_GROUP_SPEC,
+    ClusterModelError, DEFAULT_MODE, INSTANCE_SPEC, MAX_STRING, SERVICE_SPEC, SYNC_DAEMON_SPEC, SYNC_GROUP_SPEC,
+    TRACK_FILE_SPEC, VRRP_SCRIPT_SPEC, VS_GROUP_SPEC,
     cluster_model, conf_line, conf_number, conf_string, conf_word, parse_ip, resolve_service, validate,
     _instance_rules, _text,
 )
