@@ -3,80 +3,87 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters that read the cluster description (docs/cluster-model.md).
 
-The roles derive their defaults from ``lvs_cluster`` with these, so the rule
-"which VIPs does this real server serve, in which mode" lives in one place.
+All of them go through plugins/module_utils/cluster_model.py: ``lvs_cluster``
+is validated and translated once, in Python, and the roles, templates and
+playbooks read only the canonical form. A description error is an
+AnsibleFilterError whose message starts with the field path.
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-MODES = {"nat": "masq", "dr": "route", "tun": "tunnel"}
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
+    ClusterModelError, checked_value as _checked_value, cluster_model as _cluster_model, ipvs_services,
+)
+from ansible_collections.lvs.cluster.plugins.module_utils.keepalived_conf import (
+    digest_sources as _digest_sources, keepalived_conf as _keepalived_conf,
+)
 
 
-def _mode(service, cluster):
-    mode = service.get("mode") or cluster.get("mode") or "dr"
-    if mode not in MODES:
-        raise ValueError("lvs_cluster: service %s: mode must be nat, dr or tun, not %r"
-                         % (service.get("name", service.get("vip")), mode))
-    return mode
+def _model(cluster, directors=None):
+    try:
+        return _cluster_model(cluster or {}, directors=directors)
+    except ClusterModelError as e:
+        raise AnsibleFilterError(str(e))
 
 
-def _vip(value):
-    return str(value).split("/", maxsplit=1)[0] if value is not None else None
+def cluster_model(cluster, directors=None):
+    """lvs_cluster validated, with every default resolved (the canonical description)."""
+    return _model(cluster, directors)
 
 
 def cluster_services(cluster):
     """lvs_cluster.services as lvs.cluster.ipvs_table services."""
-    out = []
-    for svc in (cluster or {}).get("services", []) or []:
-        mode = _mode(svc, cluster)
-        entry = {"scheduler": svc.get("scheduler", "wlc")}
-        if svc.get("fwmark"):
-            entry["fwmark"] = svc["fwmark"]
-        else:
-            entry.update(protocol=svc.get("protocol", "tcp"), address=_vip(svc.get("vip")), port=svc.get("port"))
-        for key in ("persistence", "netmask", "sched_flags", "one_packet"):
-            if svc.get(key) is not None:
-                entry[key] = svc[key]
-        entry["destinations"] = []
-        for rs in svc.get("realservers", []) or []:
-            dest = {"address": rs["address"], "forward": MODES[mode], "weight": rs.get("weight", 1)}
-            if rs.get("port") is not None:
-                dest["port"] = rs["port"]
-            for key in ("upper_threshold", "lower_threshold", "tun_type", "tun_port"):
-                if rs.get(key) is not None:
-                    dest[key] = rs[key]
-            entry["destinations"].append(dest)
-        out.append(entry)
-    return out
+    return ipvs_services(_model(cluster))
 
 
 def realserver_services(cluster, host):
     """Services whose realservers name host, each with 'mode' resolved and 'realserver' (this host's entry)."""
-    out = []
-    for svc in (cluster or {}).get("services", []) or []:
-        for rs in svc.get("realservers", []) or []:
-            if rs.get("host") == host:
-                item = dict(svc)
-                item["mode"] = _mode(svc, cluster)
-                item["realserver"] = rs
-                out.append(item)
-    return out
+    return _model(cluster)["realservers"].get(host, {}).get("services", [])
 
 
 def realserver_vips(cluster, host, modes=("dr", "tun")):
+    """The VIPs (addresses) of the services in one of modes that list host, each once, in service order."""
     vips = []
     for svc in realserver_services(cluster, host):
-        vip = _vip(svc.get("vip"))
-        if svc["mode"] in modes and vip and vip not in vips:
-            vips.append(vip)
+        if svc["mode"] in modes and svc["address"] and svc["address"] not in vips:
+            vips.append(svc["address"])
     return vips
+
+
+def checked_value(value, path, kind="word"):
+    """value, checked for a file or command line (see cluster_model.checked_value); errors name path."""
+    try:
+        return _checked_value(path, value, kind)
+    except ClusterModelError as e:
+        raise AnsibleFilterError(str(e))
+
+
+def keepalived_conf(global_defs, **kwargs):
+    """keepalived.conf text from the keepalived role's variables, every value checked (see keepalived_conf.py)."""
+    try:
+        return _keepalived_conf(global_defs=global_defs, **kwargs)
+    except ClusterModelError as e:
+        raise AnsibleFilterError(str(e))
+
+
+def keepalived_digest_sources(virtual_servers, **kwargs):
+    try:
+        return _digest_sources(virtual_servers, **kwargs)
+    except ClusterModelError as e:
+        raise AnsibleFilterError(str(e))
 
 
 class FilterModule(object):
     def filters(self):
         return {
+            "checked_value": checked_value,
+            "cluster_model": cluster_model,
             "cluster_services": cluster_services,
+            "keepalived_conf": keepalived_conf,
+            "keepalived_digest_sources": keepalived_digest_sources,
             "realserver_services": realserver_services,
             "realserver_vips": realserver_vips,
         }

@@ -258,11 +258,24 @@ def inventory(tmp):
                                  keepalived_global_defs={"script_user": "root", "enable_script_security": True}),
                     # lvs_cluster.vrrp.sync_daemon with the role's default global_defs
                     "sync1": host("sync1", lvs_cluster=sync_cluster, keepalived_vrrp_peers=["sync1"]),
+                    # unicast VRRP between the directors, addresses from the inventory (ansible_host)
+                    "uni1": host("uni1", ansible_host="192.0.2.11", keepalived_vrrp_peers=["uni1", "web1"],
+                                 lvs_cluster={"vrrp": {"instances": [{
+                                     "name": "VI_UNI", "interface": "eth0", "virtual_router_id": 53,
+                                     "unicast_from_inventory": True, "vips": ["192.0.2.102/32"],
+                                     "track_files": [{"name": "tf_maint", "weight": 1}]}],
+                                     "track_files": [{"name": "tf_maint", "file": os.path.join(tmp, "maint"),
+                                                      "weight": -10, "init_file": 0}],
+                                     "garp_master_refresh": 60}}),
                     "bad1": host("bad1", keepalived_vrrp_instances=[
                         {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 300,
                          "vips": ["192.0.2.100/32"]}]),
+                    # valid for the schema, refused by keepalived -t (unknown keyword in a raw line)
+                    "bad2": host("bad2", keepalived_vrrp_instances=[
+                        {"name": "VI_BAD", "interface": "eth0", "virtual_router_id": 50,
+                         "vips": ["192.0.2.100/32"], "extra": ["bogus_keyword 1"]}]),
                 }},
-                "realservers": {"hosts": {"web1": {}}},
+                "realservers": {"hosts": {"web1": {"ansible_host": "192.0.2.12"}}},
             },
         },
     }
@@ -285,8 +298,9 @@ def rendered(tmp_path_factory):
         yaml.safe_dump(inventory(tmp), f)
     with open(os.path.join(tmp, "play.yml"), "w") as f:
         f.write(PLAYBOOK)
-    with open(os.path.join(tmp, "bad1.conf"), "w") as f:
-        f.write(BAD_OLD)
+    for bad in ("bad1", "bad2"):
+        with open(os.path.join(tmp, bad + ".conf"), "w") as f:
+            f.write(BAD_OLD)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0")
@@ -300,7 +314,7 @@ def rendered(tmp_path_factory):
                            text=True, env=env, cwd=REPO)
     out = p.stdout + p.stderr
     files = {}
-    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "bad1"):
+    for name in ("dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "uni1", "bad1", "bad2"):
         path = os.path.join(tmp, name + ".conf")
         if os.path.exists(path):
             with open(path) as f:
@@ -314,7 +328,7 @@ def recap(out, host):
     return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups())))
 
 
-@pytest.mark.parametrize("host", ["dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1"])
+@pytest.mark.parametrize("host", ["dir1", "dir2", "nat1", "tun1", "fw1", "chk1", "sync1", "uni1"])
 def test_rendered_and_validated_by_the_role(rendered, host):
     assert recap(rendered["out"], host)["failed"] == 0, rendered["out"][-4000:]
     assert host in rendered["files"]
@@ -322,7 +336,7 @@ def test_rendered_and_validated_by_the_role(rendered, host):
     assert mode == 0o600
 
 
-@pytest.mark.parametrize("host", ["nat1", "tun1", "fw1", "chk1", "sync1"])
+@pytest.mark.parametrize("host", ["nat1", "tun1", "fw1", "chk1", "sync1", "uni1"])
 def test_keepalived_t_accepts(rendered, host):
     p = keepalived_t(os.path.join(rendered["tmp"], host + ".conf"))
     assert p.returncode == 0, p.stderr
@@ -475,9 +489,34 @@ def test_every_checker_and_digest_from(rendered):
     assert value(dns, "type") == "A" and value(dns, "name") == "example.org"
 
 
-def test_bad_config_is_rejected_and_old_file_kept(rendered):
+def test_invalid_description_is_rejected_by_path_and_old_file_kept(rendered):
+    """The schema refuses VRID 300 before anything is written, naming the field."""
+    assert recap(rendered["out"], "bad1")["failed"] == 1
+    assert "keepalived_vrrp_instances[0].virtual_router_id: must be between 1 and 255, not 300" in rendered["out"]
+    assert rendered["files"]["bad1"] == BAD_OLD
+
+
+def test_bad_config_is_rejected_by_keepalived_t_and_old_file_kept(rendered):
+    """What the schema cannot know (a raw line's keyword) keepalived -t still refuses."""
     if not UNSHARE:
         pytest.skip("validation needs the private network namespace")
-    assert recap(rendered["out"], "bad1")["failed"] == 1
+    assert recap(rendered["out"], "bad2")["failed"] == 1
     assert "failed to validate" in rendered["out"]
-    assert rendered["files"]["bad1"] == BAD_OLD
+    assert rendered["files"]["bad2"] == BAD_OLD
+
+
+def test_unicast_peers_from_the_inventory(rendered):
+    v = block(parse(rendered["files"]["uni1"]), "vrrp_instance", "VI_UNI")
+    assert value(v, "unicast_src_ip") == "192.0.2.11"
+    assert leaves(block(v, "unicast_peer")) == ["192.0.2.12"]
+    g = block(parse(rendered["files"]["uni1"]), "global_defs")
+    assert value(g, "vrrp_garp_master_refresh") == "60"
+    assert value(block(parse(rendered["files"]["sync1"]), "global_defs"), "vrrp_garp_master_refresh") is None
+
+
+def test_track_file_from_the_cluster_model(rendered):
+    c = parse(rendered["files"]["uni1"])
+    t = block(c, "vrrp_track_file", "tf_maint")
+    assert value(t, "weight") == "-10" and value(t, "init_file") == "0"
+    assert value(t, "file") == '"%s"' % os.path.join(rendered["tmp"], "maint")
+    assert leaves(block(block(c, "vrrp_instance", "VI_UNI"), "track_file")) == ["tf_maint weight 1"]

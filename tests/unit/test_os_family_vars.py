@@ -6,6 +6,8 @@ import jinja2
 import pytest
 import yaml
 
+from ansible_collections.lvs.cluster.plugins.filter.cluster import FilterModule
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ROLES_WITH_FAMILIES = ["keepalived", "lvs_director"]
 
@@ -31,7 +33,20 @@ def test_redhat_paths_are_the_redhat_ones():
 @pytest.mark.parametrize("family,line", [("Debian", 'DAEMON_ARGS=""'), ("RedHat", 'KEEPALIVED_OPTIONS="-D"')])
 def test_keepalived_options_file_renders_per_family(family, line):
     with open(os.path.join(REPO, "roles", "keepalived", "templates", "keepalived.sysconfig.j2"), encoding="utf-8") as f:
-        template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(f.read())
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        # the collection's filters, as Ansible names them
+        env.filters.update(("lvs.cluster." + name, func) for name, func in FilterModule().filters().items())
+        template = env.from_string(f.read())
     v = _vars("keepalived", family)
     out = template.render(v, keepalived_daemon_args=v["__keepalived_daemon_args"], ansible_managed="managed")
     assert line in out.splitlines()
+
+
+def test_keepalived_options_file_refuses_shell_expansion():
+    with open(os.path.join(REPO, "roles", "keepalived", "templates", "keepalived.sysconfig.j2"), encoding="utf-8") as f:
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        env.filters.update(("lvs.cluster." + name, func) for name, func in FilterModule().filters().items())
+        template = env.from_string(f.read())
+    v = _vars("keepalived", "Debian")
+    with pytest.raises(Exception, match="keepalived_daemon_args: must not contain"):
+        template.render(v, keepalived_daemon_args='-D"; reboot; "', ansible_managed="managed")

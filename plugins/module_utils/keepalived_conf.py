@@ -1,0 +1,539 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keepalived.conf from the role lvs.cluster.keepalived's variables.
+
+Every block is validated with the schema of cluster_model (aliases resolved,
+defaults applied) and every value is written through cluster_model's conf_*
+functions: a value that would add, cut or break a keepalived line is rejected
+with its path, and nothing is rendered. The role's template only prints the
+result.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from collections.abc import Mapping
+
+from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
+    ClusterModelError, DEFAULT_MODE, INSTANCE_SPEC, MAX_STRING, SERVICE_SPEC, SYNC_DAEMON_SPEC, SYNC_GROUP_SPEC,
+    TRACK_FILE_SPEC, VRRP_SCRIPT_SPEC, VS_GROUP_SPEC,
+    cluster_model, conf_line, conf_number, conf_string, conf_word, parse_ip, resolve_service, validate,
+    _instance_rules, _text,
+)
+
+NOTIFY_KEYS = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
+INSTANCE_KV_KEYS = ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
+                    "garp_lower_prio_delay", "garp_lower_prio_repeat", "mcast_src_ip", "dont_track_primary",
+                    "accept", "no_accept", "skip_check_adv_addr", "strict_mode", "use_vmac", "debug")
+SERVICE_KV_KEYS = ("persistence_granularity", "quorum", "quorum_up", "quorum_down", "hysteresis", "alpha", "omega",
+                   "ha_suspend", "virtualhost", "ops", "retry", "delay_before_retry", "connect_timeout", "warmup")
+CHECKER_HANDLED = ("type", "urls", "path", "status_code", "digest", "digest_from", "digest_host",
+                   "misc_path", "misc_timeout", "misc_dynamic", "dns_type", "hosts", "extra")
+URL_HANDLED = ("path", "digest", "digest_from", "digest_host", "status_code")
+
+
+# global_defs keywords that are old recipes with a modern form
+GLOBAL_LEGACY = {
+    "lvs_sync_daemon_interface": "use lvs_sync_daemon: {interface: ..., instance: ...}",
+}
+KEYWORD = r"[a-z][a-z0-9_]*"
+
+
+def _kv(lines, path, key, value, indent):
+    """One 'keyword value' line: true -> bare keyword, false/none -> nothing, mapping -> its values,
+    list -> a block."""
+    key = conf_word(path, key, KEYWORD, "a keepalived keyword")
+    if value is True:
+        lines.append(indent + key)
+    elif value is False or value is None:
+        return
+    elif isinstance(value, Mapping):
+        lines.append("%s%s %s" % (indent, key, " ".join(_value("%s.%s" % (path, k), v) for k, v in value.items())))
+    elif isinstance(value, (list, tuple)):
+        lines.append("%s%s {" % (indent, key))
+        for i, item in enumerate(value):
+            lines.append("%s    %s" % (indent, _value("%s[%d]" % (path, i), item)))
+        lines.append(indent + "}")
+    else:
+        lines.append("%s%s %s" % (indent, key, _value(path, value)))
+
+
+def _value(path, value):
+    """A scalar written unquoted: a number as a number, else text keepalived cannot read as syntax."""
+    if isinstance(value, bool):
+        raise ClusterModelError(path, "must not be a boolean here")
+    if isinstance(value, (int, float)):
+        return str(value)
+    return _text(path, value)
+
+
+def _quoted(lines, path, key, value, indent):
+    if value is not None:
+        lines.append('%s%s "%s"' % (indent, key, conf_string(path, value)))
+
+
+def _extra(lines, block, indent):
+    for line in block.get("extra") or []:
+        lines.append(indent + line)
+
+
+def _tracked(lines, path, key, items, indent):
+    if not items:
+        return
+    lines.append("%s%s {" % (indent, key))
+    for i, item in enumerate(items):
+        ipath = "%s[%d]" % (path, i)
+        if isinstance(item, Mapping):
+            entry = validate(item, {"name": dict(type="word", required=True),
+                                    "weight": dict(type="int", min=-254, max=254)}, ipath)
+            lines.append("%s    %s%s" % (indent, entry["name"], "" if entry.get("weight") is None
+                                         else " weight %d" % entry["weight"]))
+        else:
+            lines.append("%s    %s" % (indent, conf_word(ipath, item)))
+    lines.append(indent + "}")
+
+
+def _combine(defaults, value, path):
+    if not isinstance(value, Mapping):
+        raise ClusterModelError(path, "must be a dict, not %s" % type(value).__name__)
+    out = dict(defaults or {})
+    out.update(value)
+    return out
+
+
+def _list(value, path):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ClusterModelError(path, "must be a list, not %s" % ("a dict" if isinstance(value, Mapping)
+                                                                  else type(value).__name__))
+    return value
+
+
+# ---------------------------------------------------------------- the blocks
+
+def _global_defs(lines, defs, path):
+    if not isinstance(defs, Mapping):
+        raise ClusterModelError(path, "must be a dict")
+    lines.append("global_defs {")
+    for key, value in defs.items():
+        kpath = "%s.%s" % (path, key)
+        if key in GLOBAL_LEGACY:
+            raise ClusterModelError(kpath, GLOBAL_LEGACY[key])
+        if key == "vrrp_garp_interval" and value is not None and str(value).strip() in ("0", "0.0"):
+            raise ClusterModelError(kpath, "0 is the old recipe's 'no delay', which is keepalived's default: "
+                                    "leave vrrp_garp_interval out (or give a delay in seconds, e.g. 0.001)")
+        if key == "notification_email":
+            lines.append("    notification_email {")
+            for i, addr in enumerate(value if isinstance(value, (list, tuple)) else [value]):
+                lines.append("        " + conf_word("%s[%d]" % (kpath, i), addr, r"[^@\s]+@[^@\s]+", "a mail address"))
+            lines.append("    }")
+        elif key == "lvs_sync_daemon" and isinstance(value, Mapping):
+            d = validate(value, SYNC_DAEMON_SPEC, kpath)
+            lines.append("    lvs_sync_daemon %s %s%s" % (d["interface"], d["instance"], "".join(
+                " %s %s" % (k, d[k]) for k in ("id", "maxlen", "port", "ttl", "group") if d.get(k) is not None)))
+        elif key == "extra":
+            for i, line in enumerate(_list(value, kpath)):
+                lines.append("    " + conf_line("%s[%d]" % (kpath, i), line))
+        else:
+            _kv(lines, kpath, key, value, "    ")
+    lines.append("}")
+
+
+def _vrrp_script(lines, raw, path):
+    s = validate(raw, VRRP_SCRIPT_SPEC, path)
+    lines.append("")
+    lines.append("vrrp_script %s {" % s["name"])
+    lines.append('    script "%s"' % s["script"])
+    for key, value in s.items():
+        if key not in ("name", "script", "extra"):
+            _kv(lines, "%s.%s" % (path, key), key, value, "    ")
+    _extra(lines, s, "    ")
+    lines.append("}")
+
+
+def _track_file(lines, raw, path):
+    t = validate(raw, TRACK_FILE_SPEC, path)
+    lines.append("")
+    lines.append("vrrp_track_file %s {" % t["name"])
+    lines.append('    file "%s"' % t["file"])
+    if t.get("weight") is not None:
+        lines.append("    weight %d" % t["weight"])
+    init = t.get("init_file")
+    if init is True:
+        lines.append("    init_file")
+    elif init is not None and init is not False:
+        lines.append("    init_file %d" % conf_number(path + ".init_file", init, -254, 254))
+    lines.append("}")
+
+
+def _sync_group(lines, raw, path):
+    g = validate(raw, SYNC_GROUP_SPEC, path)
+    lines.append("")
+    lines.append("vrrp_sync_group %s {" % g["name"])
+    lines.append("    group {")
+    for member in g["group"]:
+        lines.append("        " + member)
+    lines.append("    }")
+    for key in NOTIFY_KEYS:
+        _quoted(lines, "%s.%s" % (path, key), key, g.get(key), "    ")
+    if g.get("smtp_alert"):
+        lines.append("    smtp_alert")
+    _tracked(lines, path + ".track_interfaces", "track_interface", g.get("track_interfaces"), "    ")
+    _tracked(lines, path + ".track_scripts", "track_script", g.get("track_scripts"), "    ")
+    _extra(lines, g, "    ")
+    lines.append("}")
+
+
+def _priority(path, value):
+    return conf_number(path, value, 1, 255)
+
+
+def _inventory_peers(path, host, peer_addresses):
+    """This director's address and the other directors' (unicast VRRP from the inventory)."""
+    where = "keepalived_vrrp_peer_addresses"
+    if not isinstance(peer_addresses, Mapping) or host not in peer_addresses:
+        raise ClusterModelError(path + ".unicast_from_inventory", "%s has no address for this director (%s): set "
+                                "ansible_host or keepalived_vrrp_peer_addresses" % (where, host))
+    addresses = {}
+    for name, address in peer_addresses.items():
+        if address in (None, ""):
+            raise ClusterModelError("%s.%s" % (where, name), "is empty: set ansible_host of %s or "
+                                    "keepalived_vrrp_peer_addresses" % name)
+        addresses[name] = str(parse_ip("%s.%s" % (where, name), address))
+    peers = [addresses[name] for name in sorted(addresses) if name != host]
+    if not peers:
+        raise ClusterModelError(path + ".unicast_from_inventory", "no other director in %s" % where)
+    return addresses[host], peers
+
+
+def _instance(lines, i, path, host, priority, peer_priorities, state_override, peer_addresses=None):
+    if i.get("priority") is not None:
+        prio = top = i["priority"]
+    elif i.get("priorities") is not None:
+        if not isinstance(i["priorities"], Mapping):
+            raise ClusterModelError(path + ".priorities", "must be a dict {inventory_hostname: priority}")
+        prios = dict((h, _priority("%s.priorities.%s" % (path, h), p)) for h, p in i["priorities"].items())
+        prio = prios.get(host, _priority("keepalived_vrrp_priority", priority))
+        top = max(prios.values())
+    else:
+        prio = _priority("keepalived_vrrp_priority", priority)
+        top = max([_priority("lvs_vrrp_priority", p) for p in peer_priorities] or [prio])
+    if i.get("state") is not None:
+        state = i["state"]
+    elif i.get("nopreempt") or i.get("preempt_delay") is not None:
+        # keepalived ignores nopreempt and preempt_delay unless the initial state is BACKUP
+        state = "BACKUP"
+    elif state_override:
+        state = conf_word("keepalived_vrrp_state", state_override, "(?i)master|backup", "MASTER or BACKUP").upper()
+    else:
+        state = "MASTER" if prio >= top else "BACKUP"
+    lines.append("")
+    lines.append("vrrp_instance %s {" % i["name"])
+    lines.append("    state " + state)
+    lines.append("    interface " + i["interface"])
+    lines.append("    virtual_router_id %d" % i["virtual_router_id"])
+    lines.append("    priority %d" % prio)
+    lines.append("    advert_int %s" % i["advert_int"])
+    if i.get("version") is not None:
+        lines.append("    version %d" % i["version"])
+    auth = i.get("authentication")
+    if auth is not None:
+        lines.extend(["    authentication {", "        auth_type " + auth["type"],
+                      "        auth_pass " + auth["pass"], "    }"])
+    if i.get("nopreempt"):
+        lines.append("    nopreempt")
+    if i.get("preempt_delay") is not None:
+        lines.append("    preempt_delay %d" % i["preempt_delay"])
+    src, peers = i.get("unicast_src_ip"), i.get("unicast_peers")
+    if i.get("unicast_from_inventory"):
+        src, peers = _inventory_peers(path, host, peer_addresses)
+    if src is not None:
+        lines.append("    unicast_src_ip " + src)
+    if peers:
+        lines.append("    unicast_peer {")
+        lines.extend("        " + peer for peer in peers)
+        lines.append("    }")
+    _tracked(lines, path + ".track_interfaces", "track_interface", i.get("track_interfaces"), "    ")
+    _tracked(lines, path + ".track_scripts", "track_script", i.get("track_scripts"), "    ")
+    _tracked(lines, path + ".track_files", "track_file", i.get("track_files"), "    ")
+    for key in NOTIFY_KEYS:
+        _quoted(lines, "%s.%s" % (path, key), key, i.get(key), "    ")
+    if i.get("smtp_alert"):
+        lines.append("    smtp_alert")
+    for key in INSTANCE_KV_KEYS:
+        if i.get(key) is not None:
+            value = i[key]
+            if key in ("use_vmac", "debug") and value is not True and value is not False:
+                value = conf_word("%s.%s" % (path, key), value, r"[A-Za-z0-9_.-]+", "a name or level")
+            _kv(lines, "%s.%s" % (path, key), key, value, "    ")
+    for section, vips in (("virtual_ipaddress", i.get("vips")), ("virtual_ipaddress_excluded", i.get("excluded_vips"))):
+        if not vips:
+            continue
+        lines.append("    %s {" % section)
+        for vip in vips:
+            if isinstance(vip, Mapping):
+                lines.append("        " + vip["address"] + "".join(
+                    " %s %s" % (k, vip[k]) for k in ("brd", "dev", "scope", "label") if vip.get(k) is not None))
+            else:
+                lines.append("        " + vip)
+        lines.append("    }")
+    _extra(lines, i, "    ")
+    lines.append("}")
+
+
+def _vs_group(lines, raw, path):
+    g = validate(raw, VS_GROUP_SPEC, path)
+    lines.append("")
+    lines.append("virtual_server_group %s {" % g["name"])
+    for m, member in enumerate(g["members"]):
+        if member.get("fwmark") is not None:
+            lines.append("    fwmark %d" % member["fwmark"])
+        elif member.get("ip") is not None:
+            lines.append("    %s%s" % (member["ip"], "" if member.get("port") is None else " %d" % member["port"]))
+        else:
+            raise ClusterModelError("%s.members[%d].ip" % (path, m), "is required (or fwmark)")
+    lines.append("}")
+
+
+def digest_key(url, rs):
+    return "%s:%s" % (url.get("digest_host") or rs.get("host") or rs["address"], url["digest_from"])
+
+
+def _urls(c):
+    if c.get("urls") is not None:
+        return c["urls"]
+    return [dict((k, c[k]) for k in ("path", "status_code", "digest", "digest_from", "digest_host") if k in c)]
+
+
+def _status_code(path, code):
+    """An HTTP status code, or a range such as 200-299."""
+    if isinstance(code, str) and "-" in code:
+        return conf_word(path, code, "[1-5][0-9][0-9]-[1-5][0-9][0-9]", "a status code range")
+    return str(conf_number(path, code, 100, 599))
+
+
+def _checker(lines, c, path, rs, digests):
+    kind = c["type"]
+    if c.get("hosts") and kind != "SMTP_CHECK":
+        raise ClusterModelError(path + ".hosts", "host blocks belong to SMTP_CHECK, not %s" % kind)
+    lines.append("        %s {" % kind)
+    for key, value in c.items():
+        if key not in CHECKER_HANDLED:
+            _kv(lines, "%s.%s" % (path, key), key, value, "            ")
+    if kind in ("HTTP_GET", "SSL_GET"):
+        for u, url in enumerate(_urls(c)):
+            upath = "%s.urls[%d]" % (path, u) if c.get("urls") is not None else path
+            lines.append("            url {")
+            lines.append("                path " + conf_word(upath + ".path", url.get("path") or "/"))
+            if url.get("digest") is not None:
+                lines.append("                digest " + url["digest"])
+            elif url.get("digest_from") is not None:
+                key = digest_key(url, rs)
+                if key not in (digests or {}):
+                    raise ClusterModelError(upath + ".digest_from", "no digest was computed for %s" % key)
+                digest = conf_word(upath + ".digest_from", digests[key], "[0-9a-f]{32}", "an MD5 digest")
+                lines.append("                digest " + digest)
+            if url.get("status_code") is not None:
+                codes = url["status_code"] if isinstance(url["status_code"], (list, tuple)) else [url["status_code"]]
+                lines.append("                status_code " + " ".join(
+                    _status_code("%s.status_code" % upath, code) for code in codes))
+            for key, value in url.items():
+                if key not in URL_HANDLED:
+                    _kv(lines, "%s.%s" % (upath, key), key, value, "                ")
+            lines.append("            }")
+    elif kind == "MISC_CHECK":
+        _quoted(lines, path + ".misc_path", "misc_path", c.get("misc_path"), "            ")
+        if c.get("misc_timeout") is not None:
+            lines.append("            misc_timeout %d" % c["misc_timeout"])
+        if c.get("misc_dynamic"):
+            lines.append("            misc_dynamic")
+    elif kind == "SMTP_CHECK":
+        for h, host in enumerate(c.get("hosts") or []):
+            lines.append("            host {")
+            for key, value in host.items():
+                _kv(lines, "%s.hosts[%d].%s" % (path, h, key), key, value, "                ")
+            lines.append("            }")
+    elif kind == "DNS_CHECK":
+        if c.get("dns_type") is not None:
+            lines.append("            type " + c["dns_type"])
+    _extra(lines, c, "            ")
+    lines.append("        }")
+
+
+def _check_path(given_rs, given_vs, rpath, vpath, index):
+    """Where a real server's check c was written: its own check(s), else the service's."""
+    for where, block in ((rpath, given_rs), (vpath, given_vs)):
+        if block.get("checks") is not None:
+            return "%s.checks[%d]" % (where, index)
+        if block.get("check") is not None:
+            return where + ".check"
+    return vpath + ".check"
+
+
+def _virtual_server(lines, vs, given, path, digests):
+    lines.append("")
+    if vs.get("name") is not None:
+        lines.append("# service " + vs["name"])
+    if vs.get("group") is not None:
+        lines.append("virtual_server group %s {" % vs["group"])
+    elif vs.get("fwmark") is not None:
+        lines.append("virtual_server fwmark %d {" % vs["fwmark"])
+    else:
+        lines.append("virtual_server %s %d {" % (vs["address"], vs["port"]))
+    lines.append("    delay_loop %s" % vs["delay_loop"])
+    lines.append("    lb_algo " + vs["scheduler"])
+    lines.append("    lb_kind " + vs["mode"].upper())
+    if vs.get("fwmark") is None:
+        lines.append("    protocol " + vs["protocol"].upper())
+    if vs.get("persistence"):
+        lines.append("    persistence_timeout %d" % vs["persistence"])
+    for key in SERVICE_KV_KEYS:
+        if vs.get(key) is not None:
+            _kv(lines, "%s.%s" % (path, key), key, vs[key], "    ")
+    sorry = vs.get("sorry_server")
+    if sorry is not None:
+        port = sorry.get("port", vs.get("port"))
+        lines.append("    sorry_server %s %s" % (sorry["address"], "" if port is None else port))
+        if sorry.get("inhibit"):
+            lines.append("    sorry_server_inhibit")
+    _extra(lines, vs, "    ")
+    for r, rs in enumerate(vs["realservers"]):
+        rpath = "%s.realservers[%d]" % (path, r)
+        port = rs.get("port", vs.get("port"))
+        lines.append("")
+        lines.append("    real_server %s%s {" % (rs["address"], "" if port is None else " %d" % port))
+        lines.append("        weight %d" % rs["weight"])
+        if rs["inhibit_on_failure"]:
+            lines.append("        inhibit_on_failure")
+        _quoted(lines, rpath + ".notify_up", "notify_up", rs.get("notify_up"), "        ")
+        _quoted(lines, rpath + ".notify_down", "notify_down", rs.get("notify_down"), "        ")
+        _extra(lines, rs, "        ")
+        for c, check in enumerate(rs["checks"]):
+            _checker(lines, check, _check_path(given["realservers"][r], given, rpath, path, c), rs, digests)
+        lines.append("    }")
+    lines.append("}")
+
+
+def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, instances=None, instance_defaults=None,
+                    vs_groups=None, virtual_servers=None, vs_defaults=None, lvs_mode="dr", host="localhost",
+                    priority=100, peer_priorities=None, state=None, digests=None, extra_config="",
+                    header=None, lvs_cluster=None, names=None, peer_addresses=None, track_files=None):
+    """The text of keepalived.conf, or ClusterModelError naming the field.
+
+    names: the variable each argument came from, for the error paths (a block that is the
+    default from lvs_cluster is named by its place there).
+    peer_addresses: {inventory host: address} of the directors, for unicast_from_inventory.
+    """
+    names_given = names
+    names = dict({"global_defs": "keepalived_global_defs", "vrrp_scripts": "keepalived_vrrp_scripts",
+                  "track_files": "keepalived_vrrp_track_files",
+                  "sync_groups": "keepalived_vrrp_sync_groups", "instances": "keepalived_vrrp_instances",
+                  "vs_groups": "keepalived_virtual_server_groups", "virtual_servers": "keepalived_virtual_servers"},
+                 **(names or {}))
+    if lvs_cluster:
+        # a block that is the default from lvs_cluster is named by its place there
+        for arg, value, key in (("vrrp_scripts", vrrp_scripts, "vrrp.scripts"),
+                                ("track_files", track_files, "vrrp.track_files"),
+                                ("instances", instances, "vrrp.instances"),
+                                ("sync_groups", sync_groups, "vrrp.sync_groups"),
+                                ("vs_groups", vs_groups, "virtual_server_groups"),
+                                ("virtual_servers", virtual_servers, "services")):
+            piece = lvs_cluster
+            for part in key.split("."):
+                piece = piece.get(part) if isinstance(piece, Mapping) else None
+            if piece is not None and piece == value and arg not in (names_given or {}):
+                names[arg] = "lvs_cluster." + key
+        cluster_model(lvs_cluster)  # the description's own cross-field rules, with lvs_cluster paths
+    mode = conf_word("keepalived_lvs_mode", lvs_mode or DEFAULT_MODE).lower()
+    services = []
+    for i, raw in enumerate(_list(virtual_servers, names["virtual_servers"])):
+        path = "%s[%d]" % (names["virtual_servers"], i)
+        svc = validate(_combine(vs_defaults, raw, path), SERVICE_SPEC, path)
+        services.append((resolve_service(svc, path, mode), svc, path))
+    service_vips = [svc["address"] for svc, _g, _p in services if svc["address"]]
+    validated_instances = []
+    for i, raw in enumerate(_list(instances, names["instances"])):
+        path = "%s[%d]" % (names["instances"], i)
+        validated_instances.append(validate(_combine(instance_defaults, raw, path), INSTANCE_SPEC, path))
+    _instance_rules(validated_instances, names["instances"], global_defs or {}, service_vips)
+
+    lines = []
+    if header is not None:
+        lines.append("# " + _text("ansible_managed", header))
+    lines.append('# Role lvs.cluster.keepalived; validated with "keepalived -t" before being put in place.')
+    _global_defs(lines, global_defs or {}, names["global_defs"])
+    for i, raw in enumerate(_list(vrrp_scripts, names["vrrp_scripts"])):
+        _vrrp_script(lines, raw, "%s[%d]" % (names["vrrp_scripts"], i))
+    for i, raw in enumerate(_list(track_files, names["track_files"])):
+        _track_file(lines, raw, "%s[%d]" % (names["track_files"], i))
+    for i, raw in enumerate(_list(sync_groups, names["sync_groups"])):
+        _sync_group(lines, raw, "%s[%d]" % (names["sync_groups"], i))
+    for i, inst in enumerate(validated_instances):
+        _instance(lines, inst, "%s[%d]" % (names["instances"], i), host, priority, peer_priorities or [], state,
+                  peer_addresses)
+    for i, raw in enumerate(_list(vs_groups, names["vs_groups"])):
+        _vs_group(lines, raw, "%s[%d]" % (names["vs_groups"], i))
+    for svc, given, path in services:
+        _virtual_server(lines, svc, given, path, digests)
+    # after the blocks are written (so a bad name is refused as a value first)
+    script_names = [s.get("name") for s in _list(vrrp_scripts, names["vrrp_scripts"]) if isinstance(s, Mapping)]
+    for i, inst in enumerate(validated_instances):
+        for t, tracked in enumerate(inst.get("track_scripts") or []):
+            name = tracked.get("name") if isinstance(tracked, Mapping) else tracked
+            if name not in script_names:
+                raise ClusterModelError("%s[%d].track_scripts[%d]" % (names["instances"], i, t),
+                                        "no vrrp_script is named %s (keepalived would track nothing)" % name)
+    file_names = [f.get("name") for f in _list(track_files, names["track_files"]) if isinstance(f, Mapping)]
+    for i, inst in enumerate(validated_instances):
+        for t, tracked in enumerate(inst.get("track_files") or []):
+            name = tracked.get("name") if isinstance(tracked, Mapping) else tracked
+            if name not in file_names:
+                raise ClusterModelError("%s[%d].track_files[%d]" % (names["instances"], i, t),
+                                        "no vrrp_track_file is named %s (keepalived would track nothing)" % name)
+    if extra_config:
+        lines.append("")
+        lines.extend(_extra_config(str(extra_config)))
+    return "\n".join(lines) + "\n"
+
+
+def _extra_config(text):
+    """The operator's raw text: it may open blocks over several lines, but must close every one it opens."""
+    depth = 0
+    out = []
+    for i, line in enumerate(text.rstrip("\n").split("\n")):
+        path = "keepalived_extra_config (line %d)" % (i + 1)
+        if len(line) > MAX_STRING or re.search(r"[\x00-\x08\x0a-\x1f\x7f]", line):
+            raise ClusterModelError(path, "must be a line of at most %d characters without control characters"
+                                    % MAX_STRING)
+        for char in re.sub(r"[#!].*", "", line):  # keepalived ignores braces in comments
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth < 0:
+                raise ClusterModelError(path, "closes a block it did not open")
+        out.append(line)
+    if depth:
+        raise ClusterModelError("keepalived_extra_config", "leaves %d block(s) open" % depth)
+    return out
+
+
+def digest_sources(virtual_servers, vs_defaults=None, lvs_mode="dr", source="keepalived_virtual_servers"):
+    """Files whose MD5 is an HTTP_GET/SSL_GET digest: [{host, path, key}], each once."""
+    out = []
+    for i, raw in enumerate(_list(virtual_servers, source)):
+        path = "%s[%d]" % (source, i)
+        svc = resolve_service(validate(_combine(vs_defaults, raw, path), SERVICE_SPEC, path), path,
+                              (lvs_mode or DEFAULT_MODE).lower())
+        for rs in svc["realservers"]:
+            for c in rs["checks"]:
+                if c["type"] not in ("HTTP_GET", "SSL_GET"):
+                    continue
+                for url in _urls(c):
+                    if url.get("digest") is None and url.get("digest_from"):
+                        host = url.get("digest_host") or rs.get("host") or rs["address"]
+                        item = {"host": host, "path": url["digest_from"], "key": digest_key(url, rs)}
+                        if item not in out:
+                            out.append(item)
+    return out
