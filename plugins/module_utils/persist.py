@@ -245,24 +245,51 @@ def read_json(path):
 
 
 def write_atomic(path, content, mode=0o644):
+    """Write through a unique temporary file in the same folder, fsync it, rename it
+    over path and fsync the folder: a crash leaves the old or the new file, never half."""
     d = os.path.dirname(path)
     if not os.path.isdir(d):
         os.makedirs(d, 0o755)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".lvs-cluster.")
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".%s." % os.path.basename(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.rename(tmp, path)
     except Exception:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    fsync_dir(d)
+
+
+def fsync_dir(d):
+    try:
+        dfd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def restore_file(path, content, mode=0o644):
+    """Put a file back as it was read (content None: it did not exist)."""
+    if content is None:
+        remove(path)
+    elif read_text(path) != content:
+        write_atomic(path, content, mode)
 
 
 def remove(path):
     try:
         os.unlink(path)
+        fsync_dir(os.path.dirname(path))
         return True
     except (IOError, OSError):
         return False

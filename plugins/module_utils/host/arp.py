@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""arp_sysctl as plain data: state file naming, validation and the plan (pure).
+
+A task is identified by its sysctl.d file (``name``): its state file (original
+values of the keys it changed) is derived from that name, so two tasks with
+different files never undo each other's keys."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl
+
+STATE_DIR = "/var/lib/lvs-cluster"
+LEGACY_STATE = "/var/lib/lvs-cluster/arp_sysctl.json"
+
+
+class ValidationError(Exception):
+    """A bad input; the message names the field."""
+
+
+def state_file_for(name, state_dir=STATE_DIR):
+    """The per-task state file of the sysctl.d file name."""
+    base = os.path.basename(name)
+    if base.endswith(".conf"):
+        base = base[:-5]
+    return os.path.join(state_dir, "arp_sysctl-%s.json" % re.sub(r"[^A-Za-z0-9_.-]", "_", base))
+
+
+def validate(params, conf_dir=sysctl.CONF_DIR):
+    """(interfaces, values) of a task, or ValidationError naming the field."""
+    name = params.get("name")
+    if not isinstance(name, str) or not os.path.isabs(name) or name.endswith("/") \
+            or not name.endswith(".conf"):
+        raise ValidationError("name: %r is not an absolute path of a .conf file" % (name,))
+    if params.get("state_file") is not None and not os.path.isabs(params["state_file"]):
+        raise ValidationError("state_file: %r is not an absolute path" % (params["state_file"],))
+    values = {}
+    for param in ("arp_ignore", "arp_announce", "rp_filter", "send_redirects"):
+        v = params.get(param)
+        if v is None:
+            continue
+        if param == "send_redirects":
+            if not isinstance(v, bool):
+                raise ValidationError("send_redirects: %r is not a boolean" % (v,))
+            v = int(v)
+        elif isinstance(v, bool) or not isinstance(v, int) or v not in sysctl.PARAMS[param]:
+            raise ValidationError("%s: %r is not one of %s" % (param, v, ", ".join(map(str, sysctl.PARAMS[param]))))
+        values[param] = v
+    if params.get("state") == "absent":
+        return [], values
+    interfaces = params.get("interfaces")
+    if interfaces is None:
+        interfaces = ["all", "lo"]
+    ifaces = sysctl.unique(interfaces)
+    err = sysctl.validate_interfaces(ifaces, conf_dir)
+    if err:
+        raise ValidationError(err)
+    return ifaces, values
+
+
+def plan(present, ifaces, values, saved, read_value, name):
+    """What to do. saved: the task's state ({originals}) or None. read_value(key) -> str or None."""
+    originals = dict((saved or {}).get("originals", {}))
+    if present:
+        desired = sysctl.desired_settings(ifaces, values)
+        desired_map = dict(desired)
+        current = dict((k, read_value(k)) for k in desired_map)
+        unreadable = [k for k, v in current.items() if v is None]
+        if unreadable:
+            raise ValidationError("interfaces: cannot read %s" % ", ".join(sorted(unreadable)))
+        to_set = dict((k, v) for k, v in desired if current[k] != v)
+        stale = dict((k, v) for k, v in originals.items() if k not in desired_map)
+        new_originals = dict((k, v) for k, v in originals.items() if k not in stale)
+        for k in to_set:
+            new_originals.setdefault(k, current[k])
+        conf = sysctl.render_conf(desired)
+        boot = dict((k, v) for k, v in desired if not sysctl.is_pseudo_key(k))
+    else:
+        desired_map, stale, new_originals, conf, boot, to_set = {}, originals, {}, None, {}, {}
+    to_restore = {}
+    for k, v in stale.items():
+        now = read_value(k)
+        if now is not None and now != v:
+            to_restore[k] = v
+    state = None
+    if new_originals:
+        state = json.dumps({"originals": new_originals, "file": name}, indent=2, sort_keys=True) + "\n"
+    return {"to_set": to_set, "to_restore": to_restore, "originals": new_originals, "conf": conf,
+            "boot": {"settings": boot, "file": name} if boot else None, "state": state,
+            "settings": desired_map}
