@@ -282,6 +282,11 @@ def normalize_dest(spec, svc, field="destination"):
     """Validate a destination of service svc and return its canonical form."""
     check_dict(field, spec)
     ip = parse_address(field + ".address", spec.get("address"))
+    if ip.is_multicast or ip.is_unspecified or str(ip) == "255.255.255.255" or \
+            (ip.version == 6 and ip.is_link_local):
+        # The kernel refuses real servers that are not unicast (EINVAL).
+        _fail(field + ".address", "%s is not a unicast address (multicast, unspecified, broadcast or "
+              "link-local)" % ip)
     forward = spec.get("forward") or "route"
     forward = FORWARD_ALIASES.get(forward, forward) if isinstance(forward, str) else forward
     if forward not in FORWARD:

@@ -196,6 +196,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_checks
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
 from ansible_collections.lvs.cluster.plugins.module_utils import locking
 
@@ -238,6 +239,11 @@ def main():
             # The whole request, merged with what the kernel holds (edit semantics), is
             # validated before anything changes.
             svc = model.normalize_service(model.merge_service(spec, cur_svc), field="service")
+            if p["state"] == "present" and (cur_svc is None or cur_svc["scheduler"] != svc["scheduler"]):
+                err = ipvs_checks.check_scheduler("service.scheduler", svc["scheduler"],
+                                                  ipvs_checks.available_schedulers())
+                if err:
+                    raise model.IPVSValidationError(err)
             dests = None
             if p["destinations"] is not None:
                 have = dict((model.dest_key(d), d) for d in cur_dests)
