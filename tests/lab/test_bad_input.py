@@ -26,7 +26,7 @@ COMMON = ("echo '## addr'; ip -j addr; echo '## link'; ip -o link; echo '## rule
           "echo '## routes'; ip route show table all; ip -6 route show table all; "
           "echo '## sysctl'; sysctl -a 2>/dev/null | grep -E '^net\\.ipv4\\.conf\\.'; "
           "echo '## files'; find %s -type f 2>/dev/null | sort | xargs -r md5sum; "
-          "ls -la /etc/lvs-cluster /var/lib/lvs-cluster /etc/iproute2/rt_tables.d 2>&1" % FILES)
+          "ls -la /etc/lvs-cluster /var/lib/lvs-cluster /etc/iproute2/rt_tables.d 2>&1; true" % FILES)
 
 IPVS_BASELINE = """-A -t 192.0.2.100:80 -s wlc
 -a -t 192.0.2.100:80 -r 192.0.2.21:80 -g -w 100
@@ -320,3 +320,17 @@ def test_bad_input_names_the_field_and_changes_nothing(lab, snapshots, row):
 def _diff(a, b):
     import difflib
     return "\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=1))
+
+
+def test_snapshots_see_a_change(lab, snapshots):
+    """The table's check is not vacuous: a good request changes each host's snapshot."""
+    res = lab.module(DIRECTOR, "ipvs_dest", **dict(GUE, address="192.0.2.22", state="drained"))
+    assert res["changed"] and not res.get("failed"), res
+    changed = snapshot(lab, DIRECTOR)
+    assert changed != snapshots[DIRECTOR] and "--tun-type gue --tun-port 6080 --tun-csum" in changed
+    assert lab.module(DIRECTOR, "ipvs_dest", **dict(GUE, address="192.0.2.22", weight=100))["changed"]
+    assert snapshot(lab, DIRECTOR) == snapshots[DIRECTOR]
+    assert lab.module(REALSERVER, "arp_sysctl", interfaces=["all", "lo"])["changed"]
+    assert snapshot(lab, REALSERVER) != snapshots[REALSERVER]
+    assert lab.module(REALSERVER, "arp_sysctl", interfaces=["all", "lo", "eth0"])["changed"]
+    assert snapshot(lab, REALSERVER) == snapshots[REALSERVER]
