@@ -59,7 +59,7 @@ options:
   weight:
     description:
       - Weight 0..65535. Omitted, an existing real server keeps its weight; a new one gets 1.
-      - O(state=drained) sets 0; another weight with it is an error.
+      - Ignored with O(state=drained), which sets 0.
     type: int
   upper_threshold:
     description:
@@ -167,14 +167,13 @@ def main():
                     port=p["service_port"], fwmark=p["fwmark"], family=p["family"], persistence=1)
     dest_spec = dict((k, p[k]) for k in DEST_OPTIONS)
     if p["state"] == "drained":
-        if p["weight"] not in (None, 0):
-            module.fail_json(msg="weight: state=drained sets weight 0; do not give weight %s" % p["weight"])
         dest_spec["weight"] = 0
     try:
         # Validate the service key and the destination before asking the kernel
         # (port 0 is checked against the kernel's service below).
         wanted_key = model.service_key(model.normalize_service(key_spec, field="service"))
-        model.check_int("weight", 0 if dest_spec["weight"] is None else dest_spec["weight"])
+        if p["weight"] is not None:
+            model.check_int("weight", p["weight"])
     except model.IPVSValidationError as exc:
         module.fail_json(msg=str(exc))
 

@@ -145,7 +145,7 @@ ROWS = [
      "destination.address"),
     (D, "ipvs_dest", dict(service_address="192.0.2.100", service_port=80, address="2001:db8::23"),
      "destination.address"),
-    (D, "ipvs_dest", dict(GUE, address="192.0.2.22", state="drained", weight=5), "weight"),
+    (D, "ipvs_dest", dict(GUE, address="192.0.2.22", weight=70000), "destination.weight"),
     (D, "ipvs_dest", dict(GUE, address="192.0.2.22", upper_threshold=-1), "destination.upper_threshold"),
     (D, "ipvs_dest", dict(GUE, address="192.0.2.22", lower_threshold=60), "destination.lower_threshold"),
     (D, "ipvs_dest", dict(GUE, address="192.0.2.23", forward="tunnel", tun_type="gue"), "destination.tun_port"),

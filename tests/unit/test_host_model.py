@@ -228,3 +228,15 @@ def test_write_atomic_unique_temp_and_restore(tmp_path):
     persist.restore_file(path, "two\n")
     assert open(path).read() == "two\n"
     assert os.listdir(str(tmp_path / "d")) == ["f.json"]  # no temp file left
+
+
+def test_boot_program_is_a_real_file():
+    from ansible_collections.lvs.cluster.plugins.module_utils.host import boot_replay
+    with open(boot_replay.__file__) as f:
+        src = f.read()
+    assert persist.BOOT_SCRIPT == "#!/usr/bin/python3\n" + src
+    state = {"kind": "vip", "interface": "lvs0", "type": "dummy",
+             "addresses": [{"address": "192.0.2.1/32", "family": 4}]}
+    cmds = [" ".join(a) for a, _t, _c in boot_replay.commands(state)]
+    assert cmds == ["modprobe dummy", "ip link add lvs0 type dummy", "ip link set lvs0 up",
+                    "ip -4 addr replace 192.0.2.1/32 dev lvs0"]
