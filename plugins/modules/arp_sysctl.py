@@ -28,8 +28,8 @@ description:
     C(/usr/local/sbin/lvs-cluster-net apply) replays after it has created the VIP devices (see
     M(lvs.cluster.vip_address) for the hook: LSB init script C(/etc/init.d/lvs-cluster-net) enabled in
     C(rcS.d) and systemd unit C(lvs-cluster-net.service)).
-  - The first time the module changes a key it records the key's previous value in O(state_file).
-    O(state=absent) removes the sysctl.d file and the boot state and writes those original values
+  - The first time the module changes a key it records the key's previous value in the same state
+    file (one per task, named by O(name)). O(state=absent) removes the sysctl.d file and the boot state and writes those original values
     back (returned as RV(restored)). A key dropped from the settings on a later O(state=present) run
     is restored the same way.
   - Every input is validated before anything changes; an interface that does not exist fails the
@@ -72,10 +72,10 @@ options:
     default: /etc/sysctl.d/90-lvs-arp.conf
   state_file:
     description:
-      - Where the original kernel values are saved (JSON), written the first time a key is changed.
-      - Default C(/var/lib/lvs-cluster/arp_sysctl-<name without .conf>.json), one per task.
-        A state file left by earlier versions (C(/var/lib/lvs-cluster/arp_sysctl.json)) for the same
-        O(name) is taken over.
+      - Deprecated, only read. The task's state (the settings replayed at boot and the original
+        kernel values) is C(/etc/lvs-cluster/sysctl-<name>.json), one file per task in the state
+        folder of the host modules. A state file of earlier versions (this option's value, or
+        C(/var/lib/lvs-cluster/arp_sysctl.json)) that records the same O(name) is taken over and removed.
     type: path
   state:
     description: C(present) applies and persists; C(absent) removes the files and restores the original values.
@@ -108,7 +108,7 @@ EXAMPLES = r'''
     arp_ignore: 0
     arp_announce: 0
     send_redirects: false
-    name: /etc/sysctl.d/90-lvs-director.conf
+    name: /etc/sysctl.d/90-lvs-director-arp.conf
 
 - name: Undo, restoring the kernel's original values
   lvs.cluster.arp_sysctl:
@@ -140,7 +140,7 @@ state_file:
   description: The task's state file.
   returned: always
   type: str
-  sample: /var/lib/lvs-cluster/arp_sysctl-90-lvs-arp.json
+  sample: /etc/lvs-cluster/sysctl-90-lvs-arp.conf.json
 originals:
   description: Original values saved in the state file.
   returned: always
@@ -175,15 +175,16 @@ def main():
         ifaces, values = model.validate(p)
     except model.ValidationError as exc:
         module.fail_json(msg=str(exc), **result)
-    spath = result["state_file"] = p["state_file"] or model.state_file_for(p["name"])
+    base = os.path.basename(p["name"])
+    spath = result["state_file"] = persist.state_path("sysctl", base)
     with locking.host_lock(module, "host"):
-        old_state_text = persist.read_text(spath)
-        saved = persist.read_json(spath)
-        legacy_text = None
-        if saved is None and p["state_file"] is None:  # the one state file of earlier versions
-            legacy = persist.read_json(model.LEGACY_STATE)
-            if legacy and legacy.get("file") == p["name"]:
-                saved, legacy_text = legacy, persist.read_text(model.LEGACY_STATE)
+        old_text, saved = persist.read_text(spath), persist.read_json(spath)
+        # State files of earlier versions (originals only) are taken over, then removed.
+        legacy = [f for f in (p["state_file"], model.legacy_state_file_for(p["name"]), model.LEGACY_STATE)
+                  if f and f != spath and (persist.read_json(f) or {}).get("file") == p["name"]]
+        legacy = [(f, persist.read_text(f)) for f in sorted(set(legacy))]
+        if not (saved or {}).get("originals") and legacy:
+            saved = persist.read_json(legacy[0][0])
         old_conf = persist.read_text(p["name"])
         try:
             pl = model.plan(p["state"] == "present", ifaces, values, saved, sysctl.read_value, p["name"])
@@ -193,40 +194,27 @@ def main():
         after = dict(before, **pl["to_set"])
         after.update(pl["to_restore"])
         result.update(changes=dict((k, {"before": before[k], "after": after[k]}) for k in sorted(after)
-                                   if before[k] != after[k]),
-                      restored=pl["to_restore"], originals=pl["originals"] if saved or pl["originals"] else {})
+                                   if before[k] != after[k]), restored=pl["to_restore"], originals=pl["originals"])
         if pl["settings"]:
             result["settings"] = pl["settings"]
-        boot_name = os.path.basename(p["name"])
-        boot_path = persist.state_path("sysctl", boot_name)
-        old_boot = persist.read_text(boot_path)
         todo = [stepslib.Step("sysctl %s=%s" % (k, v), lambda k=k, v=v: sysctl.write_value(k, v),
                               lambda k=k: sysctl.write_value(k, before[k]))
                 for k, v in sorted(list(pl["to_set"].items()) + list(pl["to_restore"].items()))]
-        files = [(spath, old_state_text, pl["state"], 0o600), (p["name"], old_conf, pl["conf"], 0o644)]
-        for path, old, new, mode in files:
-            if old != new:
-                todo.append(stepslib.Step("write %s" % path if new is not None else "remove %s" % path,
-                                          lambda path=path, new=new, mode=mode: persist.restore_file(path, new, mode),
-                                          lambda path=path, old=old, mode=mode: persist.restore_file(path, old, mode)))
-        boot_changed = [False]
-
-        def boot():
-            boot_changed[0] = persist.sync_state(module, "sysctl", boot_name, pl["boot"])[0]
-        todo.append(stepslib.Step("write %s" % boot_path, boot, lambda: persist.restore_file(boot_path, old_boot)))
-        if legacy_text is not None:
-            todo.append(stepslib.Step("remove %s" % model.LEGACY_STATE, lambda: persist.remove(model.LEGACY_STATE),
-                                      lambda: persist.restore_file(model.LEGACY_STATE, legacy_text, 0o600)))
-        if module.check_mode:
-            boot_changed[0] = persist.render_state("sysctl", boot_name, pl["boot"]) != old_boot if pl["boot"] \
-                else old_boot is not None
-        else:
+        if old_conf != pl["conf"]:
+            todo.append(stepslib.Step("write %s" % p["name"], lambda: persist.restore_file(p["name"], pl["conf"]),
+                                      lambda: persist.restore_file(p["name"], old_conf)))
+        todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "sysctl", base, pl["data"]),
+                                  lambda: persist.restore_file(spath, old_text)))
+        todo += [stepslib.Step("remove %s" % f, lambda f=f: persist.remove(f),
+                               lambda f=f, t=t: persist.restore_file(f, t, 0o600)) for f, t in legacy]
+        new_text = persist.render_state("sysctl", base, pl["data"]) if pl["data"] else None
+        result["changed"] = bool(result["changes"] or old_conf != pl["conf"] or old_text != new_text or legacy
+                                 or (pl["data"] and persist.hook_needs_install()))
+        if not module.check_mode and result["changed"]:
             failure = stepslib.run(todo, errors=(IOError, OSError))
             if failure:
                 result.update(failure)
                 module.fail_json(**result)
-        result["changed"] = bool(result["changes"] or old_conf != pl["conf"] or old_state_text != pl["state"]
-                                 or boot_changed[0] or legacy_text is not None)
     if module._diff:
         result["diff"] = [
             {"before_header": "kernel net.ipv4.conf", "after_header": "kernel net.ipv4.conf",

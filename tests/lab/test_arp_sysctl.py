@@ -3,7 +3,7 @@ import pytest
 
 HOST = "rs1"
 CONF = "/etc/sysctl.d/90-lvs-arp.conf"
-SAVED = "/var/lib/lvs-cluster/arp_sysctl-90-lvs-arp.json"
+SAVED = "/etc/lvs-cluster/sysctl-90-lvs-arp.conf.json"
 KEYS = ["net.ipv4.conf.%s.%s" % (i, p) for i in ("all", "lo", "eth0")
         for p in ("arp_ignore", "arp_announce")]
 

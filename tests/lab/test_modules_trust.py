@@ -154,3 +154,21 @@ def test_two_arp_sysctl_tasks_do_not_undo_each_other(lab):
     finally:
         lab.module(RS, "arp_sysctl", state="absent", name=b["name"])
         lab.module(RS, "arp_sysctl", state="absent")
+
+
+def test_arp_sysctl_takes_over_the_state_file_of_earlier_versions(lab):
+    """The single /var/lib/lvs-cluster/arp_sysctl.json of earlier versions: its originals
+    move into the task's state in /etc/lvs-cluster, and absent restores them."""
+    lab.run(RS, "sysctl -qw net.ipv4.conf.lo.arp_ignore=1 net.ipv4.conf.lo.arp_announce=2 && "
+                "mkdir -p /var/lib/lvs-cluster && printf '%s' '{\"file\": \"/etc/sysctl.d/90-lvs-arp.conf\", "
+                "\"originals\": {\"net.ipv4.conf.lo.arp_announce\": \"0\", \"net.ipv4.conf.lo.arp_ignore\": \"0\"}}' "
+                "> /var/lib/lvs-cluster/arp_sysctl.json")
+    res = lab.module(RS, "arp_sysctl", interfaces=["lo"])
+    assert res["changed"] is True and res["changes"] == {}, res
+    assert res["originals"] == {"net.ipv4.conf.lo.arp_announce": "0", "net.ipv4.conf.lo.arp_ignore": "0"}
+    files = lab.out(RS, "ls /var/lib/lvs-cluster; cat /etc/lvs-cluster/sysctl-90-lvs-arp.conf.json")
+    assert "arp_sysctl.json" not in files and '"originals"' in files, files
+    assert lab.module(RS, "arp_sysctl", interfaces=["lo"])["changed"] is False
+    gone = lab.module(RS, "arp_sysctl", state="absent")
+    assert gone["restored"] == {"net.ipv4.conf.lo.arp_announce": "0", "net.ipv4.conf.lo.arp_ignore": "0"}, gone
+    assert lab.out(RS, "sysctl -n net.ipv4.conf.lo.arp_ignore net.ipv4.conf.lo.arp_announce").split() == ["0", "0"]

@@ -1,5 +1,4 @@
 """Host modules' pure logic (module_utils/host), all-or-nothing steps, lock, file writes."""
-import json
 import os
 import threading
 
@@ -88,9 +87,9 @@ def test_plan_replaces_a_prefix_change():
 
 # ---------------------------------------------------------------- arp_sysctl
 
-def test_arp_state_file_per_task():
-    assert arp.state_file_for("/etc/sysctl.d/90-lvs-arp.conf") == "/var/lib/lvs-cluster/arp_sysctl-90-lvs-arp.json"
-    assert arp.state_file_for("/etc/sysctl.d/91 x.conf") == "/var/lib/lvs-cluster/arp_sysctl-91_x.json"
+def test_arp_state_file_per_task_in_the_one_state_folder():
+    assert persist.state_path("sysctl", "90-lvs-arp.conf") == "/etc/lvs-cluster/sysctl-90-lvs-arp.conf.json"
+    assert arp.legacy_state_file_for("/etc/sysctl.d/91 x.conf") == "/var/lib/lvs-cluster/arp_sysctl-91_x.json"
 
 
 def fake_conf(tmp_path, *ifaces):
@@ -122,9 +121,10 @@ def test_arp_plan_two_tasks_keep_their_own_originals():
     saved_b = {"originals": {"net.ipv4.conf.eth0.arp_ignore": "0", "net.ipv4.conf.eth0.arp_announce": "0"}}
     pl = arp.plan(True, ["lo"], {"arp_ignore": 1, "arp_announce": 2}, None, kernel.get, "/a.conf")
     assert pl["to_set"] == {"net.ipv4.conf.lo.arp_ignore": "1", "net.ipv4.conf.lo.arp_announce": "2"}
-    assert pl["to_restore"] == {} and json.loads(pl["state"])["originals"]["net.ipv4.conf.lo.arp_ignore"] == "0"
+    assert pl["to_restore"] == {} and pl["data"]["originals"]["net.ipv4.conf.lo.arp_ignore"] == "0"
+    assert pl["data"]["settings"] == {"net.ipv4.conf.lo.arp_ignore": "1", "net.ipv4.conf.lo.arp_announce": "2"}
     gone = arp.plan(False, [], {}, saved_b, kernel.get, "/b.conf")
-    assert gone["to_restore"] == saved_b["originals"] and gone["conf"] is None and gone["state"] is None
+    assert gone["to_restore"] == saved_b["originals"] and gone["conf"] is None and gone["data"] is None
     dropped = arp.plan(True, ["lo"], {"arp_ignore": 1}, saved_b, kernel.get, "/b.conf")
     assert dropped["to_restore"] == saved_b["originals"]
 

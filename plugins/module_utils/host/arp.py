@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """arp_sysctl as plain data: state file naming, validation and the plan (pure).
 
-A task is identified by its sysctl.d file (``name``): its state file (original
-values of the keys it changed) is derived from that name, so two tasks with
-different files never undo each other's keys."""
+A task is identified by its sysctl.d file (``name``). Its state lives in the one
+state folder of the host modules, /etc/lvs-cluster/sysctl-<name>.json: the
+settings the boot program replays and the original values of the keys the task
+changed. Two tasks with different files never undo each other's keys."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -16,7 +17,7 @@ import re
 
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl
 
-STATE_DIR = "/var/lib/lvs-cluster"
+LEGACY_DIR = "/var/lib/lvs-cluster"
 LEGACY_STATE = "/var/lib/lvs-cluster/arp_sysctl.json"
 
 
@@ -24,8 +25,8 @@ class ValidationError(Exception):
     """A bad input; the message names the field."""
 
 
-def state_file_for(name, state_dir=STATE_DIR):
-    """The per-task state file of the sysctl.d file name."""
+def legacy_state_file_for(name, state_dir=LEGACY_DIR):
+    """Where a per-task state file of an earlier development version lived."""
     base = os.path.basename(name)
     if base.endswith(".conf"):
         base = base[:-5]
@@ -88,9 +89,8 @@ def plan(present, ifaces, values, saved, read_value, name):
         now = read_value(k)
         if now is not None and now != v:
             to_restore[k] = v
-    state = None
-    if new_originals:
-        state = json.dumps({"originals": new_originals, "file": name}, indent=2, sort_keys=True) + "\n"
+    data = None
+    if present or new_originals:
+        data = {"file": name, "settings": boot, "originals": new_originals}
     return {"to_set": to_set, "to_restore": to_restore, "originals": new_originals, "conf": conf,
-            "boot": {"settings": boot, "file": name} if boot else None, "state": state,
-            "settings": desired_map}
+            "data": data, "settings": desired_map}
