@@ -122,9 +122,9 @@ def _mask_prefix(field, packed_mask, bits, value):
     n = int.from_bytes(packed_mask, "big")
     inv = (~n) & ((1 << bits) - 1)
     if inv & (inv + 1):
+        example = "255.255.255.0" if bits == 32 else "ffff:ffff::"
         _fail(field, "%r is not an IPv%d netmask: a netmask is ones then zeros (e.g. %s); "
-              "a host mask like 0.0.0.255 is not accepted" % (value, 4 if bits == 32 else 6,
-                                                               "255.255.255.0" if bits == 32 else "ffff:ffff::"))
+              "a host mask like 0.0.0.255 is not accepted" % (value, 4 if bits == 32 else 6, example))
     return bits - inv.bit_length()
 
 
@@ -294,9 +294,9 @@ def normalize_dest(spec, svc, field="destination"):
     dest_family = "ipv6" if ip.version == 6 else "ipv4"
     if dest_family != svc["family"] and forward != "tunnel":
         # The kernel refuses mixed families (EAFNOSUPPORT) unless the real server is tunnelled.
+        names = (dest_family.replace("ipv", "IPv"), svc["family"].replace("ipv", "IPv"), forward)
         _fail(field + ".address", "an %s real server for an %s service needs forward: tunnel (%s forwarding "
-              "keeps the packet's family)" % (dest_family.replace("ipv", "IPv"),
-                                               svc["family"].replace("ipv", "IPv"), forward))
+              "keeps the packet's family)" % names)
     port = spec.get("port")
     svc_port = svc.get("port") or 0
     if port is None:

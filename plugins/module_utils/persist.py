@@ -32,6 +32,7 @@ UNIT_WANTS = "/etc/systemd/system/multi-user.target.wants/lvs-cluster-net.servic
 SERVICE = "lvs-cluster-net"
 KINDS = ("vip", "sysctl", "policy_route")
 
+
 def _boot_script():
     """The boot program's source (module_utils/host/boot_replay.py), with a shebang."""
     import inspect

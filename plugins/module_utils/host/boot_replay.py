@@ -109,7 +109,7 @@ def load_states(state_dir=STATE_DIR):
             sys.stderr.write("lvs-cluster-net: %s: %s\n" % (path, exc))
             continue
         states.append((ORDER.get(state.get("kind"), 9), path, state))
-    return [(p, s) for _, p, s in sorted(states, key=lambda t: (t[0], t[1]))]
+    return [(p, s) for _order, p, s in sorted(states, key=lambda t: (t[0], t[1]))]
 
 
 def main(argv):
@@ -123,10 +123,10 @@ def main(argv):
             if cond and (os.path.exists(cond[1]) != (cond[0] == "exists")):
                 continue
             if action == "show":
-                print(" ".join(argv_))
+                sys.stdout.write(" ".join(argv_) + "\n")
                 continue
             res = subprocess.run(argv_, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                 universal_newlines=True)
+                                 universal_newlines=True, check=False)
             if res.returncode != 0 and not tolerate:
                 failed += 1
                 sys.stderr.write("lvs-cluster-net: %s: %s: %s\n"
@@ -135,4 +135,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    raise SystemExit(main(sys.argv))
