@@ -172,3 +172,44 @@ def test_arp_sysctl_takes_over_the_state_file_of_earlier_versions(lab):
     gone = lab.module(RS, "arp_sysctl", state="absent")
     assert gone["restored"] == {"net.ipv4.conf.lo.arp_announce": "0", "net.ipv4.conf.lo.arp_ignore": "0"}, gone
     assert lab.out(RS, "sysctl -n net.ipv4.conf.lo.arp_ignore net.ipv4.conf.lo.arp_announce").split() == ["0", "0"]
+
+
+def test_rolling_maintenance_playbook_keeps_gue_and_thresholds(lab, tmp_path):
+    """playbooks/rolling_maintenance.yml drains rs2 (a GUE real server with thresholds) on
+    both directors, runs the maintenance tasks (which record dir1's table), and restores
+    the weight: during the drain only the weight is 0, afterwards the table is as before."""
+    import json
+    import os
+    import subprocess
+    import time
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    for host in ("dir1", "dir2"):
+        lab.run(host, "modprobe ip_vs && ipvsadm -C && ipvsadm -R", input=GUE_TABLE)
+    lab.run("rs2", "mkdir -p /srv/www && echo rs2 > /srv/www/index.html && "
+                   "(busybox httpd -f -p 80 -h /srv/www </dev/null >/dev/null 2>&1 & echo $! > /tmp/rm-httpd.pid)")
+    before = ipvs(lab)
+    cluster = {"lvs_cluster": {"mode": "tun", "services": [{
+        "name": "web", "vip": "192.0.2.101", "protocol": "tcp", "port": 80, "scheduler": "wrr",
+        "realservers": [{"host": "rs2", "address": "192.0.2.22", "port": 80, "weight": 100}]}]},
+        "lvs_maintenance_hosts": "rs2",
+        "lvs_maintenance_tasks": os.path.join(repo, "tests", "lab", "playbooks", "record_drained_table.yml")}
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(cluster))
+    argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"],
+            os.path.join(repo, "playbooks", "rolling_maintenance.yml"), "-e", "@%s" % vars_file]
+    t0 = time.time()
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, cwd=repo,
+                           env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+        print("rolling_maintenance: %.1f s, rc %d" % (time.time() - t0, p.returncode))
+        assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]
+        drained = lab.out("dir1", "cat /tmp/lvs-drained.rules")
+        assert "-a -t 192.0.2.101:80 -r 192.0.2.22:80 -i -w 0 --tun-type gue --tun-port 6080 --tun-csum" in drained, drained
+        line = [ln for ln in drained.splitlines() if ln.strip().startswith("->") and "192.0.2.22" in ln][0]
+        assert re.search(r"\s50\s+10(\s|$)", line), drained
+        assert ipvs(lab) == before
+        assert lab.out("dir2", "ipvsadm -S -n") in before
+    finally:
+        lab.run("rs2", "kill $(cat /tmp/rm-httpd.pid); rm -rf /srv/www /tmp/rm-httpd.pid", check=False)
+        lab.run("dir1", "rm -f /tmp/lvs-drained.rules; ipvsadm -C", check=False)
+        lab.run("dir2", "ipvsadm -C", check=False)
