@@ -94,6 +94,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
 from ansible_collections.lvs.cluster.plugins.module_utils import locking
+from ansible_collections.lvs.cluster.plugins.module_utils import steps as stepslib
 
 
 def main():
@@ -139,40 +140,27 @@ def main():
                 after_t[key] = p["timeout_" + key]
         after_d = before_d if wanted is None else sorted(wanted, key=lambda d: d["state"])
         changed = after_t != before_t or after_d != before_d
-        steps = []
+        todo = []
         if after_t != before_t:
-            steps.append(("set timeouts %(tcp)d %(tcp_fin)d %(udp)d" % after_t,
-                          lambda: ipvs.set_timeouts(after_t["tcp"], after_t["tcp_fin"], after_t["udp"]),
-                          lambda: ipvs.set_timeouts(before_t["tcp"], before_t["tcp_fin"], before_t["udp"])))
+            todo.append(stepslib.Step(
+                "set timeouts %(tcp)d %(tcp_fin)d %(udp)d" % after_t,
+                lambda: ipvs.set_timeouts(after_t["tcp"], after_t["tcp_fin"], after_t["udp"]),
+                lambda: ipvs.set_timeouts(before_t["tcp"], before_t["tcp_fin"], before_t["udp"])))
         for d in before_d:
             if d not in after_d:
-                steps.append(("stop %(state)s daemon (%(interface)s, syncid %(syncid)d)" % d,
-                              lambda d=d: ipvs.stop_daemon(d["state"]),
-                              lambda d=d: ipvs.start_daemon(d["state"], d["interface"], d["syncid"])))
+                todo.append(stepslib.Step("stop %(state)s daemon (%(interface)s, syncid %(syncid)d)" % d,
+                                          lambda d=d: ipvs.stop_daemon(d["state"]),
+                                          lambda d=d: ipvs.start_daemon(d["state"], d["interface"], d["syncid"])))
         for d in after_d:
             if d not in before_d:
-                steps.append(("start %(state)s daemon (%(interface)s, syncid %(syncid)d)" % d,
-                              lambda d=d: ipvs.start_daemon(d["state"], d["interface"], d["syncid"]),
-                              lambda d=d: ipvs.stop_daemon(d["state"])))
-        if steps and not module.check_mode:
-            done = []
-            for text, do, undo in steps:
-                try:
-                    do()
-                except ipvs_netlink.IPVSError as exc:
-                    undo_failed = []
-                    for utext, _do, uundo in reversed(done):
-                        try:
-                            uundo()
-                        except ipvs_netlink.IPVSError as uexc:
-                            undo_failed.append("undo of %s: %s" % (utext, uexc))
-                    module.fail_json(msg="%s: %s; %s" % (text, exc, "; ".join(undo_failed) if undo_failed
-                                                         else "the %d step(s) done before were undone" % len(done)),
-                                     changed=bool(undo_failed), failed_step=text,
-                                     steps_done=[t for t, _d, _u in done],
-                                     steps_undone=[] if undo_failed else [t for t, _d, _u in reversed(done)],
-                                     steps_not_run=[t for t, _d, _u in steps[len(done) + 1:]])
-                done.append((text, do, undo))
+                todo.append(stepslib.Step("start %(state)s daemon (%(interface)s, syncid %(syncid)d)" % d,
+                                          lambda d=d: ipvs.start_daemon(d["state"], d["interface"], d["syncid"]),
+                                          lambda d=d: ipvs.stop_daemon(d["state"])))
+        if todo and not module.check_mode:
+            # On a refused step the steps done are undone: a stopped daemon runs again as before.
+            failure = stepslib.run(todo, errors=(ipvs_netlink.IPVSError,))
+            if failure:
+                module.fail_json(**failure)
             after_t, after_d = ipvs.timeouts(), sorted(ipvs.daemons(), key=lambda d: d["state"])
 
     result = dict(changed=changed, timeouts=after_t, sync_daemons=after_d)

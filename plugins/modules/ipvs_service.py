@@ -199,6 +199,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_checks
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
 from ansible_collections.lvs.cluster.plugins.module_utils import locking
+from ansible_collections.lvs.cluster.plugins.module_utils import steps as stepslib
 
 
 def _no_defaults(options):
@@ -275,49 +276,34 @@ def main():
 
 
 def _undo(action, table):
-    """The action that reverts action, given the table read before it."""
+    """The actions that revert action, given the table read before it."""
     verb, svc, dest = action
-    old = dict((model.service_key(s), (s, ds)) for s, ds in table)
-    cur = old.get(model.service_key(svc))
+    cur = dict((model.service_key(s), (s, ds)) for s, ds in table).get(model.service_key(svc))
     if verb == "add-service":
         return [("delete-service", svc, None)]
     if verb == "edit-service":
         return [("edit-service", cur[0], None)]
     if verb == "delete-service":
         return [("add-service", cur[0], None)] + [("add-dest", cur[0], d) for d in cur[1]]
-    olddest = [d for d in (cur[1] if cur else []) if model.dest_key(d) == model.dest_key(dest)]
     if verb == "add-dest":
         return [("delete-dest", svc, dest)]
-    if verb == "edit-dest":
-        return [("edit-dest", svc, olddest[0])]
-    return [("add-dest", svc, olddest[0])]  # delete-dest
+    old = [d for d in cur[1] if model.dest_key(d) == model.dest_key(dest)][0]
+    return [("edit-dest" if verb == "edit-dest" else "add-dest", svc, old)]
 
 
 def apply_all_or_nothing(module, ipvs, table, actions):
-    """Apply actions in order; on a failure undo the steps done (newest first) and fail listing them."""
-    if module.check_mode:
+    """Apply actions in order; on a refused one undo the steps done (newest first) and fail listing them."""
+    if module.check_mode or not actions:
         return
-    done = []
-    for action in actions:
-        try:
-            ipvs.apply(action)
-        except ipvs_netlink.IPVSError as exc:
-            undo_failed = []
-            for step in reversed(done):
-                for back in _undo(step, table):
-                    try:
-                        ipvs.apply(back)
-                    except ipvs_netlink.IPVSError as uexc:
-                        undo_failed.append("%s: %s" % (model.describe(back), uexc))
-            module.fail_json(
-                msg="%s: %s; %s" % (model.describe(action), exc,
-                                    "the %d step(s) done before were undone" % len(done) if not undo_failed
-                                    else "undoing failed: %s" % "; ".join(undo_failed)),
-                changed=bool(undo_failed), steps_done=[model.describe(a) for a in done],
-                steps_undone=[] if undo_failed else [model.describe(a) for a in reversed(done)],
-                steps_not_run=[model.describe(a) for a in actions[len(done) + 1:]],
-                failed_step=model.describe(action))
-        done.append(action)
+
+    def run(acts):
+        for a in acts:
+            ipvs.apply(a)
+    todo = [stepslib.Step(model.describe(a), lambda a=a: ipvs.apply(a), lambda a=a: run(_undo(a, table)))
+            for a in actions]
+    failure = stepslib.run(todo, errors=(ipvs_netlink.IPVSError,))
+    if failure:
+        module.fail_json(**failure)
 
 
 if __name__ == "__main__":
