@@ -448,6 +448,8 @@ def vip_steps(module, ipr, req, dtype, pl, link):
         kw = dict(dst=ip, dst_len=128 if v["family"] == 6 else 32, scope=253, family=family_of(v["family"]))
 
         def do():
+            if idx() is None:  # no device: no route through it
+                return
             try:
                 ipr.route(cmd, oif=idx(), **kw)
             except NetlinkError:
