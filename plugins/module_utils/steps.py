@@ -47,3 +47,13 @@ def run(steps, errors=(StepError,)):
                         changed=bool(undo_errors))
         done.append(step)
     return None
+
+
+def apply(module, todo, result, errors=()):
+    """Run todo unless in check mode; on a failure fail the module with the report."""
+    if module.check_mode or not todo:
+        return
+    failure = run(todo, errors=errors)
+    if failure:
+        result.update(failure)
+        module.fail_json(**result)

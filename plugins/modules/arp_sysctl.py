@@ -159,16 +159,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.host import arp as mod
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        interfaces=dict(type="list", elements="str"),
-        arp_ignore=dict(type="int", choices=list(sysctl.PARAMS["arp_ignore"]), default=1),
-        arp_announce=dict(type="int", choices=list(sysctl.PARAMS["arp_announce"]), default=2),
-        rp_filter=dict(type="int", choices=list(sysctl.PARAMS["rp_filter"])),
-        send_redirects=dict(type="bool"),
-        name=dict(type="path", default="/etc/sysctl.d/90-lvs-arp.conf"),
-        state_file=dict(type="path"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    ), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=model.ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     result = dict(changed=False, file=p["name"], changes={}, restored={})
     try:
@@ -178,14 +169,13 @@ def main():
     base = os.path.basename(p["name"])
     spath = result["state_file"] = persist.state_path("sysctl", base)
     with locking.host_lock(module, "host"):
-        old_text, saved = persist.read_text(spath), persist.read_json(spath)
+        old_text, saved, old_conf = persist.read_text(spath), persist.read_json(spath), persist.read_text(p["name"])
         # State files of earlier versions (originals only) are taken over, then removed.
         legacy = [f for f in (p["state_file"], model.legacy_state_file_for(p["name"]), model.LEGACY_STATE)
                   if f and f != spath and (persist.read_json(f) or {}).get("file") == p["name"]]
         legacy = [(f, persist.read_text(f)) for f in sorted(set(legacy))]
         if not (saved or {}).get("originals") and legacy:
             saved = persist.read_json(legacy[0][0])
-        old_conf = persist.read_text(p["name"])
         try:
             pl = model.plan(p["state"] == "present", ifaces, values, saved, sysctl.read_value, p["name"])
         except model.ValidationError as exc:
@@ -197,24 +187,12 @@ def main():
                                    if before[k] != after[k]), restored=pl["to_restore"], originals=pl["originals"])
         if pl["settings"]:
             result["settings"] = pl["settings"]
-        todo = [stepslib.Step("sysctl %s=%s" % (k, v), lambda k=k, v=v: sysctl.write_value(k, v),
-                              lambda k=k: sysctl.write_value(k, before[k]))
-                for k, v in sorted(list(pl["to_set"].items()) + list(pl["to_restore"].items()))]
-        if old_conf != pl["conf"]:
-            todo.append(stepslib.Step("write %s" % p["name"], lambda: persist.restore_file(p["name"], pl["conf"]),
-                                      lambda: persist.restore_file(p["name"], old_conf)))
-        todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "sysctl", base, pl["data"]),
-                                  lambda: persist.restore_file(spath, old_text)))
-        todo += [stepslib.Step("remove %s" % f, lambda f=f: persist.remove(f),
-                               lambda f=f, t=t: persist.restore_file(f, t, 0o600)) for f, t in legacy]
         new_text = persist.render_state("sysctl", base, pl["data"]) if pl["data"] else None
         result["changed"] = bool(result["changes"] or old_conf != pl["conf"] or old_text != new_text or legacy
                                  or (pl["data"] and persist.hook_needs_install()))
-        if not module.check_mode and result["changed"]:
-            failure = stepslib.run(todo, errors=(IOError, OSError))
-            if failure:
-                result.update(failure)
-                module.fail_json(**result)
+        if result["changed"]:
+            stepslib.apply(module, model.steps(module, pl, before, p["name"], old_conf, spath, old_text, legacy),
+                           result, errors=(IOError, OSError))
     if module._diff:
         result["diff"] = [
             {"before_header": "kernel net.ipv4.conf", "after_header": "kernel net.ipv4.conf",

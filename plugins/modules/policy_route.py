@@ -191,11 +191,7 @@ def main():
                                       lambda: persist.restore_file(spath, old_text)))
             state_after = persist.render_state("policy_route", name, data) if data else None
             result["actions"] = [t.text for t in todo[:-1]]
-            if not module.check_mode:
-                failure = stepslib.run(todo, errors=(routing.NetlinkError, OSError, IOError))
-                if failure:
-                    result.update(failure)
-                    module.fail_json(**result)
+            stepslib.apply(module, todo, result, errors=(routing.NetlinkError, OSError, IOError))
         finally:
             ipr.close()
     result["changed"] = bool(result["actions"] or state_after != old_text)

@@ -147,14 +147,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.host import vip as mod
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        address=dict(type="list", elements="str", required=True, aliases=["addresses", "vip"]),
-        interface=dict(type="str", default="lo"),
-        interface_type=dict(type="str", default="auto", choices=list(model.TYPES)),
-        host_route=dict(type="bool", default=False),
-        exclusive=dict(type="bool", default=False),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-    ), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=model.ARGUMENT_SPEC, supports_check_mode=True)
     result = dict(changed=False, added=[], removed=[], addresses=[])
     try:
         req = model.validate(module.params)
@@ -165,8 +158,7 @@ def main():
     dev = req["interface"]
     spath = result["state_file"] = persist.state_path("vip", dev)
     with locking.host_lock(module, "host"):
-        old_text = persist.read_text(spath)
-        old_state = persist.read_json(spath) or {}
+        old_text, old_state = persist.read_text(spath), persist.read_json(spath) or {}
         ipr = routing.IPRoute()
         try:
             idx = routing.link_index(ipr, dev)
@@ -176,31 +168,20 @@ def main():
                 module.fail_json(msg=str(exc), **result)
             before = routing.kernel_addresses(ipr, idx) if idx is not None else []
             pl = model.plan(req, dtype, idx is not None, before, old_state)
-            result.update(added=pl["add"], removed=pl["delete"],
-                          addresses=[] if pl["remove_device"] else [a for a in before if a not in pl["delete"]] + pl["add"])
-            data = None
-            if pl["managed"]:
-                data = {"interface": dev, "type": dtype, "created": pl["created"], "addresses": pl["managed"]}
-            state_after = persist.render_state("vip", dev, data) if data else None
-            link = {"idx": idx}  # noqa: updated by the steps
-            todo = routing.vip_steps(module, ipr, req, dtype, pl, link)
-            todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "vip", dev, data),
+            result.update(added=pl["add"], removed=pl["delete"], addresses=pl["after"])
+            todo = routing.vip_steps(module, ipr, req, dtype, pl, {"idx": idx})
+            todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "vip", dev, pl["data"]),
                                       lambda: persist.restore_file(spath, old_text)))
-            kernel_change = bool(pl["create"] or pl["add"] or pl["delete"] or pl["remove_device"])
-            if not module.check_mode and (kernel_change or state_after != old_text or
-                                          (data and persist.hook_needs_install())):
-                failure = stepslib.run(todo, errors=(routing.NetlinkError, OSError, IOError))
-                if failure:
-                    result.update(failure)
-                    module.fail_json(**result)
-            hook = persist.hook_needs_install() if module.check_mode and data else False
-            result["changed"] = bool(kernel_change or state_after != old_text or hook)
+            state_after = persist.render_state("vip", dev, pl["data"]) if pl["data"] else None
+            result["changed"] = bool(pl["kernel_change"] or state_after != old_text
+                                     or (pl["data"] and persist.hook_needs_install()))
+            if result["changed"]:
+                stepslib.apply(module, todo, result, errors=(routing.NetlinkError, OSError, IOError))
         finally:
             ipr.close()
     if module._diff:
         result["diff"] = {"before_header": "%s addresses" % dev, "after_header": "%s addresses" % dev,
-                          "before": "".join(a + "\n" for a in before),
-                          "after": "".join(a + "\n" for a in result["addresses"])}
+                          "before": "".join(a + "\n" for a in before), "after": "".join(a + "\n" for a in pl["after"])}
     module.exit_json(**result)
 
 

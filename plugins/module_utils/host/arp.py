@@ -14,8 +14,20 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.lvs.cluster.plugins.module_utils import persist
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl
+from ansible_collections.lvs.cluster.plugins.module_utils.steps import Step
 
+ARGUMENT_SPEC = dict(
+    interfaces=dict(type="list", elements="str"),
+    arp_ignore=dict(type="int", choices=list(sysctl.PARAMS["arp_ignore"]), default=1),
+    arp_announce=dict(type="int", choices=list(sysctl.PARAMS["arp_announce"]), default=2),
+    rp_filter=dict(type="int", choices=list(sysctl.PARAMS["rp_filter"])),
+    send_redirects=dict(type="bool"),
+    name=dict(type="path", default="/etc/sysctl.d/90-lvs-arp.conf"),
+    state_file=dict(type="path"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
 LEGACY_DIR = "/var/lib/lvs-cluster"
 LEGACY_STATE = "/var/lib/lvs-cluster/arp_sysctl.json"
 
@@ -93,3 +105,20 @@ def plan(present, ifaces, values, saved, read_value, name):
         data = {"file": name, "settings": boot, "originals": new_originals}
     return {"to_set": to_set, "to_restore": to_restore, "originals": new_originals, "conf": conf,
             "data": data, "settings": desired_map}
+
+
+def steps(module, pl, before, name, old_conf, spath, old_text, legacy):
+    """The writes of a plan, each with its undo: kernel keys, the sysctl.d file, the
+    task's state file (through persist.sync_state: the boot hook too), legacy state files."""
+    base = os.path.basename(name)
+    todo = [Step("sysctl %s=%s" % (k, v), lambda k=k, v=v: sysctl.write_value(k, v),
+                 lambda k=k: sysctl.write_value(k, before[k]))
+            for k, v in sorted(list(pl["to_set"].items()) + list(pl["to_restore"].items()))]
+    if old_conf != pl["conf"]:
+        todo.append(Step("write %s" % name, lambda: persist.restore_file(name, pl["conf"]),
+                         lambda: persist.restore_file(name, old_conf)))
+    todo.append(Step("write %s" % spath, lambda: persist.sync_state(module, "sysctl", base, pl["data"]),
+                     lambda: persist.restore_file(spath, old_text)))
+    todo += [Step("remove %s" % f, lambda f=f: persist.remove(f), lambda f=f, t=t: persist.restore_file(f, t, 0o600))
+             for f, t in legacy]
+    return todo

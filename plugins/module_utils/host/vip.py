@@ -13,6 +13,14 @@ __metaclass__ = type
 import ipaddress
 
 TYPES = ("auto", "loopback", "dummy", "ipip", "existing")
+ARGUMENT_SPEC = dict(
+    address=dict(type="list", elements="str", required=True, aliases=["addresses", "vip"]),
+    interface=dict(type="str", default="lo"),
+    interface_type=dict(type="str", default="auto", choices=list(TYPES)),
+    host_route=dict(type="bool", default=False),
+    exclusive=dict(type="bool", default=False),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+)
 
 
 class ValidationError(Exception):
@@ -138,5 +146,10 @@ def plan(req, dtype, exists, kernel_addrs, old_state):
     created = bool((old_state or {}).get("created")) or (create and dtype == "dummy")
     remove_device = (req["state"] == "absent" and dtype == "dummy" and created and not managed and exists
                      and not [k for k in kernel_addrs if k not in delete and not k.startswith("fe80:")])
+    data = None
+    if managed:
+        data = {"interface": req["interface"], "type": dtype, "created": created, "addresses": managed}
+    after = [] if remove_device else [a for a in kernel_addrs if a not in delete] + add
     return {"create": create, "add": add, "delete": delete, "remove_device": remove_device,
-            "managed": managed, "created": created}
+            "managed": managed, "created": created, "data": data, "after": after,
+            "kernel_change": bool(create or add or delete or remove_device)}
