@@ -169,3 +169,19 @@ def test_available_schedulers(tmp_path):
     assert ipvs_checks.check_scheduler("service.scheduler", "rr", got) is None
     assert ipvs_checks.available_schedulers("9.9.9", root=str(tmp_path)) is None
     assert ipvs_checks.check_scheduler("s", "twos", None) is None
+
+
+def test_ipvs_service_undo_of_each_step():
+    from ansible_collections.lvs.cluster.plugins.modules import ipvs_service
+    s = svc()
+    d21 = m.normalize_dest(dict(address="192.0.2.21", weight=100), s)
+    d22 = m.normalize_dest(dict(address="192.0.2.22"), s)
+    table = [(s, [d21])]
+    undo = ipvs_service._undo
+    assert undo(("add-dest", s, d22), table) == [("delete-dest", s, d22)]
+    assert undo(("edit-dest", s, dict(d21, weight=0)), table) == [("edit-dest", s, d21)]
+    assert undo(("delete-dest", s, d21), table) == [("add-dest", s, d21)]
+    assert undo(("edit-service", dict(s, scheduler="rr"), None), table) == [("edit-service", s, None)]
+    assert undo(("delete-service", s, None), table) == [("add-service", s, None), ("add-dest", s, d21)]
+    new = svc(address="192.0.2.110")
+    assert undo(("add-service", new, None), table) == [("delete-service", new, None)]
