@@ -50,35 +50,142 @@ def _fail(field, msg):
     raise IPVSValidationError("%s: %s" % (field, msg))
 
 
+def check_int(field, value):
+    """value as an int. Booleans, fractions and other strings are refused (a
+    templated "80" is accepted: Ansible templating may hand strings over)."""
+    if isinstance(value, bool):
+        _fail(field, "%r is a boolean, not an integer" % (value,))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        _fail(field, "%r is not an integer" % (value,))
+    if isinstance(value, str):
+        text = value.strip()
+        if text and (text.isdigit() or (text[0] in "+-" and text[1:].isdigit())):
+            return int(text)
+    _fail(field, "%r is not an integer" % (value,))
+
+
+def check_bool(field, value, default=False):
+    """value as a bool. Only true/false: the string "no" is not silently true."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    _fail(field, "%r is not a boolean (give true or false)" % (value,))
+
+
+def check_dict(field, value):
+    if not isinstance(value, dict):
+        _fail(field, "must be a dictionary of options, not %s %r" % (type(value).__name__, value))
+    return value
+
+
+def check_ifname(field, value):
+    """A Linux interface name: 1..15 characters, no '/', ':' or white space, not '.' or '..'."""
+    if not isinstance(value, str) or not value or len(value) > 15 or value in (".", "..") \
+            or any(c in value for c in "/:") or any(c.isspace() for c in value):
+        _fail(field, "%r is not a valid interface name (1..15 characters, no '/', ':' or spaces, "
+              "not '.' or '..')" % (value,))
+    return value
+
+
 def parse_address(field, value):
+    if not isinstance(value, str) or not value.strip():
+        _fail(field, "%r is not an IPv4 or IPv6 address" % (value,))
     try:
-        return ipaddress.ip_address(str(value).strip("[]"))
+        return ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:
         _fail(field, "%r is not an IPv4 or IPv6 address" % (value,))
 
 
 def check_port(field, value, allow_zero=False):
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        _fail(field, "%r is not a port number" % (value,))
+    if value is None:
+        _fail(field, "a port number is required")
+    port = check_int(field, value)
     if port < (0 if allow_zero else 1) or port > 65535:
         _fail(field, "%s is out of range (%d..65535)" % (port, 0 if allow_zero else 1))
     return port
 
 
 def check_range(field, value, low, high):
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        _fail(field, "%r is not a number" % (value,))
+    v = check_int(field, value)
     if v < low or v > high:
         _fail(field, "%d is out of range (%d..%d)" % (v, low, high))
     return v
 
 
+def _mask_prefix(field, packed_mask, bits, value):
+    """Prefix length of a netmask given as an address; non-contiguous masks are refused."""
+    n = int.from_bytes(packed_mask, "big")
+    inv = (~n) & ((1 << bits) - 1)
+    if inv & (inv + 1):
+        example = "255.255.255.0" if bits == 32 else "ffff:ffff::"
+        _fail(field, "%r is not an IPv%d netmask: a netmask is ones then zeros (e.g. %s); "
+              "a host mask like 0.0.0.255 is not accepted" % (value, 4 if bits == 32 else 6, example))
+    return bits - inv.bit_length()
+
+
+def normalize_netmask(field, value, family):
+    """Persistence granularity: IPv4 -> dotted netmask string, IPv6 -> prefix length."""
+    if family == "ipv4":
+        if value is None:
+            return "255.255.255.255"
+        if isinstance(value, str) and "." in value:
+            try:
+                mask = ipaddress.IPv4Address(value.strip())
+            except ValueError:
+                _fail(field, "%r is not an IPv4 netmask" % (value,))
+            plen = _mask_prefix(field, mask.packed, 32, value)
+        else:
+            if isinstance(value, str) and not value.strip().isdigit():
+                _fail(field, "%r is not an IPv4 netmask or prefix length (0..32)" % (value,))
+            plen = check_range(field, value, 0, 32)
+        return str(ipaddress.IPv4Network("0.0.0.0/%d" % plen).netmask)
+    if value is None:
+        return 128
+    if isinstance(value, str) and ":" in value:
+        try:
+            mask = ipaddress.IPv6Address(value.strip())
+        except ValueError:
+            _fail(field, "%r is not an IPv6 prefix length (1..128) or netmask" % (value,))
+        plen = _mask_prefix(field, mask.packed, 128, value)
+        if plen < 1:
+            _fail(field, "%r is out of range (prefix length 1..128)" % (value,))
+        return plen
+    if isinstance(value, str) and "." in value:
+        _fail(field, "%r is an IPv4 netmask; an IPv6 service takes a prefix length 1..128" % (value,))
+    if isinstance(value, str) and not value.strip().isdigit():
+        _fail(field, "%r is not an IPv6 prefix length (1..128)" % (value,))
+    return check_range(field, value, 1, 128)
+
+
+def normalize_sched_flags(field, value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        # What Ansible's list conversion does with a string: comma-separated.
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)):
+        _fail(field, "must be a list of flags, not %r" % (value,))
+    for flag in value:
+        if not isinstance(flag, str) or flag not in SCHED_FLAGS:
+            _fail(field, "unknown flag %r (one of %s)" % (flag, ", ".join(sorted(SCHED_FLAGS))))
+    return sorted(set(value))
+
+
 def normalize_service(spec, field="service"):
     """Validate a service request and return its canonical form."""
+    check_dict(field, spec)
+    if spec.get("destinations") is not None:
+        dests = spec["destinations"]
+        if not isinstance(dests, list):
+            _fail(field + ".destinations", "must be a list of real servers, not %s %r"
+                  % (type(dests).__name__, dests))
+        for i, d in enumerate(dests):
+            check_dict("%s.destinations[%d]" % (field, i), d)
     fwmark = spec.get("fwmark")
     address = spec.get("address")
     if fwmark is not None:
@@ -93,21 +200,21 @@ def normalize_service(spec, field="service"):
         if address is None:
             _fail(field + ".address", "an address (or a fwmark) is required")
         ip = parse_address(field + ".address", address)
+        family = "ipv6" if ip.version == 6 else "ipv4"
+        if spec.get("family") is not None and spec["family"] != family:
+            _fail(field + ".family", "%r does not match the %s address %s" % (spec["family"], family, ip))
         protocol = spec.get("protocol") or "tcp"
         if protocol not in PROTOCOLS:
             _fail(field + ".protocol", "must be one of %s, not %r" % (", ".join(PROTOCOLS), protocol))
         if spec.get("port") is None:
             _fail(field + ".port", "a port is required for an address service")
         port = check_port(field + ".port", spec["port"], allow_zero=True)
-        svc = {"fwmark": None, "protocol": protocol, "address": str(ip), "port": port,
-               "family": "ipv6" if ip.version == 6 else "ipv4"}
+        svc = {"fwmark": None, "protocol": protocol, "address": str(ip), "port": port, "family": family}
     scheduler = spec.get("scheduler") or "wlc"
     if scheduler not in SCHEDULERS:
         _fail(field + ".scheduler", "unknown scheduler %r (one of %s)" % (scheduler, ", ".join(SCHEDULERS)))
-    flags = sorted(set(spec.get("sched_flags") or []))
+    flags = normalize_sched_flags(field + ".sched_flags", spec.get("sched_flags"))
     for flag in flags:
-        if flag not in SCHED_FLAGS:
-            _fail(field + ".sched_flags", "unknown flag %r (one of %s)" % (flag, ", ".join(sorted(SCHED_FLAGS))))
         if SCHED_FLAGS[flag][0] != scheduler:
             _fail(field + ".sched_flags", "%s is a flag of the %s scheduler, not of %s"
                   % (flag, SCHED_FLAGS[flag][0], scheduler))
@@ -116,23 +223,39 @@ def normalize_service(spec, field="service"):
     if persistence is True:
         persistence = DEFAULT_PERSISTENCE
     persistence = check_range(field + ".persistence", persistence, 0, MAX_U32)
-    netmask = spec.get("netmask")
-    if svc["family"] == "ipv4":
-        if netmask is None:
-            netmask = "255.255.255.255"
-        try:
-            netmask = str(ipaddress.IPv4Network("0.0.0.0/%s" % netmask).netmask)
-        except ValueError:
-            _fail(field + ".netmask", "%r is not an IPv4 netmask" % (netmask,))
-    else:
-        netmask = check_range(field + ".netmask", 128 if netmask is None else netmask, 1, 128)
+    netmask = normalize_netmask(field + ".netmask", spec.get("netmask"), svc["family"])
     if spec.get("netmask") is not None and not persistence:
         _fail(field + ".netmask", "a persistence netmask needs persistence")
+    if svc["port"] == 0 and not persistence:
+        _fail(field + ".port", "port 0 (all ports) needs persistence; the kernel and ipvsadm refuse it "
+              "on a non-persistent service")
     svc.update({"scheduler": scheduler, "sched_flags": flags, "persistence": persistence,
-                "netmask": netmask, "one_packet": bool(spec.get("one_packet"))})
+                "netmask": netmask, "one_packet": check_bool(field + ".one_packet", spec.get("one_packet"))})
     if svc["one_packet"] and svc["protocol"] not in ("udp", None):
         _fail(field + ".one_packet", "one-packet scheduling is for UDP services")
     return svc
+
+
+def merge_service(spec, current):
+    """Edit semantics: options the task does not give (None) keep current's values.
+
+    current is a canonical service (from the kernel) or None (new service: defaults)."""
+    if current is None:
+        return dict(spec)
+    out = dict(spec)
+    for key in ("scheduler", "sched_flags", "one_packet"):
+        if out.get(key) is None:
+            out[key] = current.get(key)
+    if out.get("scheduler") != current.get("scheduler") and spec.get("sched_flags") is None:
+        # flags belong to a scheduler: a new scheduler does not inherit them
+        out["sched_flags"] = []
+    if out.get("persistence") is None:
+        out["persistence"] = current.get("persistence")
+    if out.get("netmask") is None and out.get("persistence"):
+        default = "255.255.255.255" if current.get("family") == "ipv4" else 128
+        if current.get("netmask") not in (None, default):
+            out["netmask"] = current["netmask"]
+    return out
 
 
 def service_key(svc):
@@ -157,13 +280,23 @@ def host_port(address, port):
 
 def normalize_dest(spec, svc, field="destination"):
     """Validate a destination of service svc and return its canonical form."""
+    check_dict(field, spec)
     ip = parse_address(field + ".address", spec.get("address"))
-    if svc["family"] == "ipv4" and ip.version == 6 and not svc.get("fwmark"):
-        _fail(field + ".address", "an IPv6 real server for an IPv4 service")
+    if ip.is_multicast or ip.is_unspecified or str(ip) == "255.255.255.255" or \
+            (ip.version == 6 and ip.is_link_local):
+        # The kernel refuses real servers that are not unicast (EINVAL).
+        _fail(field + ".address", "%s is not a unicast address (multicast, unspecified, broadcast or "
+              "link-local)" % ip)
     forward = spec.get("forward") or "route"
-    forward = FORWARD_ALIASES.get(forward, forward)
+    forward = FORWARD_ALIASES.get(forward, forward) if isinstance(forward, str) else forward
     if forward not in FORWARD:
         _fail(field + ".forward", "must be masq (nat), route (dr) or tunnel (tun), not %r" % (spec.get("forward"),))
+    dest_family = "ipv6" if ip.version == 6 else "ipv4"
+    if dest_family != svc["family"] and forward != "tunnel":
+        # The kernel refuses mixed families (EAFNOSUPPORT) unless the real server is tunnelled.
+        names = (dest_family.replace("ipv", "IPv"), svc["family"].replace("ipv", "IPv"), forward)
+        _fail(field + ".address", "an %s real server for an %s service needs forward: tunnel (%s forwarding "
+              "keeps the packet's family)" % names)
     port = spec.get("port")
     svc_port = svc.get("port") or 0
     if port is None:
@@ -173,8 +306,10 @@ def normalize_dest(spec, svc, field="destination"):
         _fail(field + ".port", "%s forwarding cannot map ports: the real server must listen on the "
               "service's port %d, not %d (only masq/NAT maps ports)" % (forward, svc_port, port))
     weight = check_range(field + ".weight", 1 if spec.get("weight") is None else spec["weight"], 0, MAX_WEIGHT)
-    u_thr = check_range(field + ".upper_threshold", spec.get("upper_threshold") or 0, 0, MAX_U32)
-    l_thr = check_range(field + ".lower_threshold", spec.get("lower_threshold") or 0, 0, MAX_U32)
+    u_thr = check_range(field + ".upper_threshold", 0 if spec.get("upper_threshold") is None
+                        else spec["upper_threshold"], 0, MAX_U32)
+    l_thr = check_range(field + ".lower_threshold", 0 if spec.get("lower_threshold") is None
+                        else spec["lower_threshold"], 0, MAX_U32)
     if u_thr and l_thr > u_thr:
         _fail(field + ".lower_threshold", "%d is above upper_threshold %d" % (l_thr, u_thr))
     dest = {"address": str(ip), "port": port, "forward": forward, "weight": weight,
@@ -204,6 +339,41 @@ def normalize_dest(spec, svc, field="destination"):
     elif tun_type or spec.get("tun_port") is not None or spec.get("tun_flags"):
         _fail(field + ".tun_type", "tunnel options need forward: tunnel")
     return dest
+
+
+def dest_spec_key(spec, svc, field="destination"):
+    """The key (address, port) a destination request names, before merging it with the kernel's."""
+    check_dict(field, spec)
+    ip = parse_address(field + ".address", spec.get("address"))
+    port = spec.get("port")
+    port = (svc.get("port") or 0) if port is None else check_port(field + ".port", port, allow_zero=True)
+    return (str(ip), port)
+
+
+def merge_dest(spec, current):
+    """Edit semantics: options the task does not give (None) keep current's values.
+
+    current is the canonical destination the kernel holds, or None (a new real
+    server: defaults). A change of forwarding method or tunnel type drops the
+    options that belonged to the old one."""
+    if current is None:
+        return dict(spec)
+    out = dict(spec)
+    forward = out.get("forward")
+    forward = FORWARD_ALIASES.get(forward, forward) if isinstance(forward, str) else forward
+    if forward is None:
+        out["forward"] = forward = current["forward"]
+    for key in ("weight", "upper_threshold", "lower_threshold"):
+        if out.get(key) is None:
+            out[key] = current.get(key)
+    if forward == "tunnel" and current["forward"] == "tunnel":
+        if out.get("tun_type") is None:
+            out["tun_type"] = current.get("tun_type")
+        if out["tun_type"] == current.get("tun_type"):
+            for key in ("tun_port", "tun_flags"):
+                if out.get(key) is None:
+                    out[key] = current.get(key)
+    return out
 
 
 def dest_key(dest):

@@ -151,6 +151,8 @@ def normalize_route(spec, idx, link_exists):
     dest = parse_network(spec.get("dest") or "default", field + ".dest")
     gw = parse_address(spec["gateway"], field + ".gateway") if spec.get("gateway") else None
     dev = spec.get("dev")
+    if dev is not None and (not re.match(r"^[^/\s:]{1,15}$", dev) or dev in (".", "..")):
+        raise ValidationError("%s.dev: %r is not an interface name" % (field, dev))
     if gw is None and not dev:
         raise ValidationError("%s: give gateway or dev" % field)
     if dest is not None and gw is not None and dest.version != gw.version:
@@ -158,6 +160,8 @@ def normalize_route(spec, idx, link_exists):
     if dev and not link_exists(dev):
         raise ValidationError("%s.dev: no such network interface %r" % (field, dev))
     metric = spec.get("metric")
+    if isinstance(metric, bool):
+        raise ValidationError("%s.metric: %r is a boolean, not an integer" % (field, metric))
     if metric is not None and not (0 <= metric <= U32):
         raise ValidationError("%s.metric: %s is out of range (0..4294967295)" % (field, metric))
     version = dest.version if dest is not None else (gw.version if gw is not None else 4)
@@ -190,11 +194,16 @@ def normalize_rule(spec, idx):
     if spec.get("fwmark") not in (None, ""):
         mark, mask = parse_fwmark(spec["fwmark"], field + ".fwmark")
     prio = spec.get("priority")
+    if isinstance(prio, bool):
+        raise ValidationError("%s.priority: %r is a boolean, not an integer" % (field, prio))
     if prio is not None and not (1 <= prio <= 32766):
         raise ValidationError("%s.priority: %s is out of range (1..32766)" % (field, prio))
     iif = spec.get("iif") or None
-    if iif is not None and not re.match(r"^[^/\s]{1,15}$", iif):
+    if iif is not None and (not re.match(r"^[^/\s:]{1,15}$", iif) or iif in (".", "..")):
         raise ValidationError("%s.iif: %r is not an interface name" % (field, iif))
+    if src is None and dst is None and mark is None and iif is None:
+        raise ValidationError("%s: give from, to, fwmark or iif: a rule without a selector (or with only "
+                              "'from: all') sends all traffic of the host to the table" % field)
     version = (src or dst).version if (src or dst) is not None else 4
     return {"from": str(src) if src is not None else None, "to": str(dst) if dst is not None else None,
             "fwmark": mark, "fwmask": mask, "iif": iif, "priority": prio, "family": version}
@@ -374,3 +383,89 @@ def kernel_addresses(ipr, index):
     """['192.0.2.100/32', ...] on a link."""
     return ["%s/%d" % (a.get_attr("IFA_LOCAL") or a.get_attr("IFA_ADDRESS"), a["prefixlen"])
             for a in ipr.get_addr(index=index)]
+
+
+# ---------------------------------------------------------------- vip_address steps
+
+IFF_UP = 0x1
+
+
+def _is_up(ipr, idx):
+    links = ipr.get_links(idx)
+    return bool(links and links[0]["flags"] & IFF_UP)
+
+
+def vip_steps(module, ipr, req, dtype, pl, link):
+    """The kernel steps of a vip_address plan (host.vip.plan), each with its undo.
+    link: {"idx": index or None}, updated when the device is created."""
+    from ansible_collections.lvs.cluster.plugins.module_utils.steps import Step, StepError
+    dev = req["interface"]
+    out = []
+
+    def idx():
+        return link["idx"]
+
+    if pl["create"]:
+        if dtype == "ipip":
+            def load_ipip():
+                rc, _o, err = module.run_command(["modprobe", "ipip"])
+                link["idx"] = link_index(ipr, dev)
+                if link["idx"] is None:
+                    raise StepError("tunl0 did not appear after modprobe ipip: %s" % err.strip())
+            out.append(Step("modprobe ipip (creates tunl0)", load_ipip, lambda: None))
+        elif dtype == "dummy":
+            def create():
+                module.run_command(["modprobe", "dummy"])
+                ipr.link("add", ifname=dev, kind="dummy")
+                link["idx"] = link_index(ipr, dev)
+            out.append(Step("ip link add %s type dummy" % dev, create,
+                            lambda: ipr.link("del", index=idx())))
+        else:
+            raise StepError("interface: no such network interface %r" % dev)
+    if req["state"] == "present":
+        was = {}
+
+        def up():
+            was["up"] = _is_up(ipr, idx())
+            if not was["up"]:
+                ipr.link("set", index=idx(), state="up")
+
+        def down():
+            if not was.get("up", True):
+                ipr.link("set", index=idx(), state="down")
+        out.append(Step("ip link set %s up" % dev, up, down))
+
+    def addr(cmd, a):
+        ip, plen = a.split("/")
+        return lambda: ipr.addr(cmd, index=idx(), address=ip, prefixlen=int(plen))
+    for a in pl["delete"]:
+        out.append(Step("ip addr del %s dev %s" % (a, dev), addr("del", a), addr("add", a)))
+    for a in pl["add"]:
+        out.append(Step("ip addr add %s dev %s" % (a, dev), addr("add", a), addr("del", a)))
+
+    def route(cmd, v, tolerate=False):
+        ip = v["address"].split("/")[0]
+        kw = dict(dst=ip, dst_len=128 if v["family"] == 6 else 32, scope=253, family=family_of(v["family"]))
+
+        def do():
+            if idx() is None:  # no device: no route through it
+                return
+            try:
+                ipr.route(cmd, oif=idx(), **kw)
+            except NetlinkError:
+                if not tolerate:
+                    raise
+        return do
+    for v in req["vips"]:
+        if not v["host_route"]:
+            continue
+        if req["state"] == "present":
+            new = v["address"] in pl["add"]
+            out.append(Step("ip route replace %s dev %s scope link" % (v["address"].split("/")[0], dev),
+                            route("replace", v), route("del", v, True) if new else (lambda: None)))
+        else:
+            out.append(Step("ip route del %s dev %s" % (v["address"].split("/")[0], dev),
+                            route("del", v, True), lambda: None))
+    if pl["remove_device"]:
+        out.append(Step("ip link del %s" % dev, lambda: ipr.link("del", index=idx()), None))
+    return out

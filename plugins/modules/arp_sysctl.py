@@ -28,8 +28,8 @@ description:
     C(/usr/local/sbin/lvs-cluster-net apply) replays after it has created the VIP devices (see
     M(lvs.cluster.vip_address) for the hook: LSB init script C(/etc/init.d/lvs-cluster-net) enabled in
     C(rcS.d) and systemd unit C(lvs-cluster-net.service)).
-  - The first time the module changes a key it records the key's previous value in O(state_file).
-    O(state=absent) removes the sysctl.d file and the boot state and writes those original values
+  - The first time the module changes a key it records the key's previous value in the same state
+    file (one per task, named by O(name)). O(state=absent) removes the sysctl.d file and the boot state and writes those original values
     back (returned as RV(restored)). A key dropped from the settings on a later O(state=present) run
     is restored the same way.
   - Every input is validated before anything changes; an interface that does not exist fails the
@@ -41,10 +41,9 @@ options:
       - Interfaces to configure. C(all) and C(default) are the kernel's pseudo interfaces; the
         effective C(arp_ignore), C(arp_announce) and C(rp_filter) of an interface are the maximum of
         its own value and the C(all) value.
-      - Required with O(state=present).
+      - With O(state=present), default C([all, lo]). Ignored with O(state=absent) (every key the task changed is restored).
     type: list
     elements: str
-    default: [all, lo]
   arp_ignore:
     description: C(arp_ignore) value; C(1) answers ARP only for addresses on the receiving interface.
     type: int
@@ -65,13 +64,19 @@ options:
     description: C(send_redirects) value; C(false) on a DR director. Not managed when omitted.
     type: bool
   name:
-    description: The sysctl.d file the module owns.
+    description:
+      - The sysctl.d file the task owns; it also names the task. Two tasks that manage different
+        keys must have different names (each has its own file and state file, so neither undoes the
+        other's keys).
     type: path
     default: /etc/sysctl.d/90-lvs-arp.conf
   state_file:
-    description: Where the original kernel values are saved (JSON), written the first time a key is changed.
+    description:
+      - Deprecated, only read. The task's state (the settings replayed at boot and the original
+        kernel values) is C(/etc/lvs-cluster/sysctl-<name>.json), one file per task in the state
+        folder of the host modules. A state file of earlier versions (this option's value, or
+        C(/var/lib/lvs-cluster/arp_sysctl.json)) that records the same O(name) is taken over and removed.
     type: path
-    default: /var/lib/lvs-cluster/arp_sysctl.json
   state:
     description: C(present) applies and persists; C(absent) removes the files and restores the original values.
     type: str
@@ -79,6 +84,8 @@ options:
     default: present
 notes:
   - Supports check mode and diff mode (kernel values and the sysctl.d file, before and after).
+  - "All or nothing: when a write fails, the keys and files written are put back and the task
+    fails listing the steps. Holds the host lock C(/run/lvs-cluster/host.lock)."
   - Needs no Python library beyond the standard library.
 seealso:
   - module: lvs.cluster.vip_address
@@ -101,8 +108,7 @@ EXAMPLES = r'''
     arp_ignore: 0
     arp_announce: 0
     send_redirects: false
-    name: /etc/sysctl.d/90-lvs-director.conf
-    state_file: /var/lib/lvs-cluster/director_sysctl.json
+    name: /etc/sysctl.d/90-lvs-director-arp.conf
 
 - name: Undo, restoring the kernel's original values
   lvs.cluster.arp_sysctl:
@@ -130,6 +136,11 @@ file:
   returned: always
   type: str
   sample: /etc/sysctl.d/90-lvs-arp.conf
+state_file:
+  description: The task's state file.
+  returned: always
+  type: str
+  sample: /etc/lvs-cluster/sysctl-90-lvs-arp.conf.json
 originals:
   description: Original values saved in the state file.
   returned: always
@@ -137,111 +148,56 @@ originals:
   sample: {"net.ipv4.conf.all.arp_ignore": "0"}
 '''
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lvs.cluster.plugins.module_utils import locking
 from ansible_collections.lvs.cluster.plugins.module_utils import persist
+from ansible_collections.lvs.cluster.plugins.module_utils import steps as stepslib
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl
+from ansible_collections.lvs.cluster.plugins.module_utils.host import arp as model
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            interfaces=dict(type="list", elements="str", default=["all", "lo"]),
-            arp_ignore=dict(type="int", choices=list(sysctl.PARAMS["arp_ignore"]), default=1),
-            arp_announce=dict(type="int", choices=list(sysctl.PARAMS["arp_announce"]), default=2),
-            rp_filter=dict(type="int", choices=list(sysctl.PARAMS["rp_filter"])),
-            send_redirects=dict(type="bool"),
-            name=dict(type="path", default="/etc/sysctl.d/90-lvs-arp.conf"),
-            state_file=dict(type="path", default="/var/lib/lvs-cluster/arp_sysctl.json"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=model.ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    saved = persist.read_json(p["state_file"])
-    originals = dict((saved or {}).get("originals", {}))
-    old_conf = persist.read_text(p["name"])
     result = dict(changed=False, file=p["name"], changes={}, restored={})
-
-    if p["state"] == "present":
-        ifaces = sysctl.unique(p["interfaces"] or [])
-        err = sysctl.validate_interfaces(ifaces)
-        if err:
-            module.fail_json(msg=err, **result)
-        desired = sysctl.desired_settings(ifaces, p)
-        desired_map = dict(desired)
-        current = dict((k, sysctl.read_value(k)) for k in desired_map)
-        unreadable = [k for k, v in current.items() if v is None]
-        if unreadable:
-            module.fail_json(msg="interfaces: cannot read %s" % ", ".join(unreadable), **result)
-        to_set = dict((k, v) for k, v in desired if current[k] != v)
-        # Keys managed before but not any more: give them back.
-        stale = dict((k, v) for k, v in originals.items() if k not in desired_map)
-        to_restore = dict((k, v) for k, v in stale.items()
-                          if sysctl.read_value(k) is not None and sysctl.read_value(k) != v)
-        new_originals = dict((k, v) for k, v in originals.items() if k not in stale)
-        for k in to_set:
-            new_originals.setdefault(k, current[k])
-        conf = sysctl.render_conf(desired)
-        boot = {"settings": dict((k, v) for k, v in desired if not sysctl.is_pseudo_key(k)),
-                "file": p["name"]}
-    else:
-        to_set = {}
-        desired_map = {}
-        to_restore = dict((k, v) for k, v in originals.items()
-                          if sysctl.read_value(k) is not None and sysctl.read_value(k) != v)
-        current = {}
-        new_originals = None
-        conf = None
-        boot = None
-
-    before_vals = dict((k, sysctl.read_value(k)) for k in set(to_set) | set(to_restore))
-    after_vals = dict(before_vals)
-    after_vals.update(to_set)
-    after_vals.update(to_restore)
-    result["changes"] = dict((k, {"before": before_vals[k], "after": after_vals[k]})
-                             for k in sorted(after_vals) if before_vals[k] != after_vals[k])
-    result["restored"] = to_restore
-    result["originals"] = new_originals if new_originals is not None else originals
-    if desired_map:
-        result["settings"] = desired_map
-
-    conf_changed = old_conf != conf
-    state_content = None
-    if new_originals:
-        state_content = json.dumps({"originals": new_originals, "file": p["name"]},
-                                   indent=2, sort_keys=True) + "\n"
-    state_changed = persist.read_text(p["state_file"]) != state_content
-
-    if not module.check_mode:
+    try:
+        ifaces, values = model.validate(p)
+    except model.ValidationError as exc:
+        module.fail_json(msg=str(exc), **result)
+    base = os.path.basename(p["name"])
+    spath = result["state_file"] = persist.state_path("sysctl", base)
+    with locking.host_lock(module, "host"):
+        old_text, saved, old_conf = persist.read_text(spath), persist.read_json(spath), persist.read_text(p["name"])
+        # State files of earlier versions (originals only) are taken over, then removed.
+        legacy = [f for f in (p["state_file"], model.legacy_state_file_for(p["name"]), model.LEGACY_STATE)
+                  if f and f != spath and (persist.read_json(f) or {}).get("file") == p["name"]]
+        legacy = [(f, persist.read_text(f)) for f in sorted(set(legacy))]
+        if not (saved or {}).get("originals") and legacy:
+            saved = persist.read_json(legacy[0][0])
         try:
-            if state_content is not None and state_changed:
-                persist.write_atomic(p["state_file"], state_content, 0o600)
-            for k, v in to_set.items():
-                sysctl.write_value(k, v)
-            for k, v in to_restore.items():
-                sysctl.write_value(k, v)
-            if conf_changed:
-                if conf is None:
-                    persist.remove(p["name"])
-                else:
-                    persist.write_atomic(p["name"], conf, 0o644)
-            if state_content is None and state_changed:
-                persist.remove(p["state_file"])
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="applying sysctls failed: %s" % exc, **result)
-    boot_changed, boot_path = persist.sync_state(module, "sysctl", os.path.basename(p["name"]), boot if boot and boot["settings"] else None)
-
-    result["changed"] = bool(to_set or to_restore or conf_changed or state_changed or boot_changed)
+            pl = model.plan(p["state"] == "present", ifaces, values, saved, sysctl.read_value, p["name"])
+        except model.ValidationError as exc:
+            module.fail_json(msg=str(exc), **result)
+        before = dict((k, sysctl.read_value(k)) for k in set(pl["to_set"]) | set(pl["to_restore"]))
+        after = dict(before, **pl["to_set"])
+        after.update(pl["to_restore"])
+        result.update(changes=dict((k, {"before": before[k], "after": after[k]}) for k in sorted(after)
+                                   if before[k] != after[k]), restored=pl["to_restore"], originals=pl["originals"])
+        if pl["settings"]:
+            result["settings"] = pl["settings"]
+        new_text = persist.render_state("sysctl", base, pl["data"]) if pl["data"] else None
+        result["changed"] = bool(result["changes"] or old_conf != pl["conf"] or old_text != new_text or legacy
+                                 or (pl["data"] and persist.hook_needs_install()))
+        if result["changed"]:
+            stepslib.apply(module, model.steps(module, pl, before, p["name"], old_conf, spath, old_text, legacy),
+                           result, errors=(IOError, OSError))
     if module._diff:
         result["diff"] = [
             {"before_header": "kernel net.ipv4.conf", "after_header": "kernel net.ipv4.conf",
-             "before": sysctl.render_lines(before_vals), "after": sysctl.render_lines(after_vals)},
-            {"before_header": p["name"], "after_header": p["name"],
-             "before": old_conf or "", "after": conf or ""},
-        ]
+             "before": sysctl.render_lines(before), "after": sysctl.render_lines(after)},
+            {"before_header": p["name"], "after_header": p["name"], "before": old_conf or "", "after": pl["conf"] or ""}]
     module.exit_json(**result)
 
 

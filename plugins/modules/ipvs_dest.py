@@ -17,6 +17,11 @@ description:
   - O(state=drained) sets the weight to 0; the scheduler sends no new connections,
     existing ones continue. That is how a real server is taken out for maintenance.
   - The whole request is validated before the kernel is touched; an error names the field.
+  - "Edit semantics: options a task does not give keep the values the kernel holds for an existing
+    real server (weight, thresholds, forwarding method, tunnel type, port and checksum). So
+    O(state=drained) with only the service and O(address) sets the weight to 0 and changes nothing
+    else, and a task with only O(address) leaves the weight as it is. A new real server gets the
+    defaults given below. Changing O(forward) or O(tun_type) drops the options of the old method."
 options:
   protocol:
     description: Protocol of the service. Ignored with O(fwmark).
@@ -46,24 +51,30 @@ options:
       - Only C(masq) (NAT) may map to another port; for C(route) and C(tunnel) a different port is an error.
     type: int
   forward:
-    description: Forwarding method; C(nat), C(dr) and C(tun) are aliases of C(masq), C(route) and C(tunnel).
+    description:
+      - Forwarding method; C(nat), C(dr) and C(tun) are aliases of C(masq), C(route) and C(tunnel).
+      - Omitted, an existing real server keeps its method; a new one gets C(route).
     type: str
-    default: route
     choices: [masq, route, tunnel, nat, dr, tun]
   weight:
-    description: Weight 0..65535. Ignored with O(state=drained) (0).
+    description:
+      - Weight 0..65535. Omitted, an existing real server keeps its weight; a new one gets 1.
+      - Ignored with O(state=drained), which sets 0.
     type: int
-    default: 1
   upper_threshold:
-    description: Upper connection threshold (C(ipvsadm -x)), 0 for none.
+    description:
+      - Upper connection threshold (C(ipvsadm -x)), 0 for none.
+      - Omitted, an existing real server keeps its threshold; a new one gets 0.
     type: int
-    default: 0
   lower_threshold:
-    description: Lower connection threshold (C(ipvsadm -y)), 0 for none.
+    description:
+      - Lower connection threshold (C(ipvsadm -y)), 0 for none.
+      - Omitted, an existing real server keeps its threshold; a new one gets 0.
     type: int
-    default: 0
   tun_type:
-    description: Tunnel type for O(forward=tunnel).
+    description:
+      - Tunnel type for O(forward=tunnel). Omitted, an existing tunnel real server keeps its type
+        (and its O(tun_port) and O(tun_flags)); a new one gets C(ipip).
     type: str
     choices: [ipip, gue, gre]
   tun_port:
@@ -130,6 +141,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
+from ansible_collections.lvs.cluster.plugins.module_utils import locking
+
+
+# Options without defaults: what a task does not give keeps the kernel's value.
+DEST_OPTIONS = dict((k, dict((a, b) for a, b in v.items() if a != "default"))
+                    for k, v in common.DEST_OPTIONS.items())
 
 
 def main():
@@ -141,23 +158,26 @@ def main():
         family=dict(type="str", choices=["ipv4", "ipv6"]),
         state=dict(type="str", default="present", choices=["present", "drained", "absent"]),
     )
-    argument_spec.update(common.DEST_OPTIONS)
+    argument_spec.update(DEST_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[("fwmark", "service_address"), ("fwmark", "service_port")],
                            required_one_of=[("fwmark", "service_address")])
     p = module.params
     key_spec = dict(protocol=None if p["fwmark"] else p["protocol"], address=p["service_address"],
-                    port=p["service_port"], fwmark=p["fwmark"], family=p["family"])
+                    port=p["service_port"], fwmark=p["fwmark"], family=p["family"], persistence=1)
+    dest_spec = dict((k, p[k]) for k in DEST_OPTIONS)
+    if p["state"] == "drained":
+        dest_spec["weight"] = 0
     try:
-        # Validate the service key and the destination before asking the kernel.
+        # Validate the service key and the destination before asking the kernel
+        # (port 0 is checked against the kernel's service below).
         wanted_key = model.service_key(model.normalize_service(key_spec, field="service"))
-        dest_spec = dict((k, p[k]) for k in common.DEST_OPTIONS)
-        if p["state"] == "drained":
-            dest_spec["weight"] = 0
+        if p["weight"] is not None:
+            model.check_int("weight", p["weight"])
     except model.IPVSValidationError as exc:
         module.fail_json(msg=str(exc))
 
-    with common.connect(module) as ipvs:
+    with locking.host_lock(module, "ipvs"), common.connect(module) as ipvs:
         table = ipvs.table()
         found = [(s, d) for s, d in table if model.service_key(s) == wanted_key]
         if not found:
@@ -165,10 +185,15 @@ def main():
                              % model.service_name(model.normalize_service(key_spec)))
         svc, dests = found[0]
         try:
-            dest = model.normalize_dest(dest_spec, svc, field="destination")
+            port = dest_spec["port"]
+            key = (str(model.parse_address("address", p["address"])),
+                   svc.get("port") or 0 if port is None else model.check_port("port", port, allow_zero=True))
+            have = [d for d in dests if model.dest_key(d) == key]
+            # Edit semantics: options not given keep what the kernel holds.
+            dest = model.normalize_dest(model.merge_dest(dest_spec, have[0] if have else None), svc,
+                                        field="destination")
         except model.IPVSValidationError as exc:
             module.fail_json(msg=str(exc))
-        have = [d for d in dests if model.dest_key(d) == model.dest_key(dest)]
         if p["state"] == "absent":
             actions = [("delete-dest", svc, have[0])] if have else []
         elif not have:

@@ -16,6 +16,9 @@ description:
   - Starts or stops the IPVS connection synchronisation daemons (master and/or
     backup) that let a backup director take over established connections.
   - Through generic netlink, like the other ipvs_* modules.
+  - The whole request is validated first (interface names, ranges); then the changes are made in
+    order, and when the kernel refuses one, the steps done are undone (a stopped daemon is started
+    again with its old settings) and the task fails listing them.
 options:
   timeout_tcp:
     description: TCP established-connection timeout in seconds. Omit to leave as is.
@@ -89,6 +92,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
+from ansible_collections.lvs.cluster.plugins.module_utils import locking
+from ansible_collections.lvs.cluster.plugins.module_utils import steps as stepslib
 
 
 def main():
@@ -111,34 +117,50 @@ def main():
         if p["sync_daemons"] is not None:
             wanted = []
             for i, d in enumerate(p["sync_daemons"]):
-                model.check_range("sync_daemons[%d].syncid" % i, d["syncid"], 0, 255)
-                if not os.path.exists("/sys/class/net/%s" % d["interface"]):
-                    raise model.IPVSValidationError("sync_daemons[%d].interface: no interface named %s"
-                                                    % (i, d["interface"]))
+                field = "sync_daemons[%d]" % i
+                model.check_range(field + ".syncid", d["syncid"], 0, 255)
+                model.check_ifname(field + ".interface", d["interface"])
+                if not os.path.isdir("/sys/class/net/%s" % d["interface"]):
+                    raise model.IPVSValidationError("%s.interface: no interface named %s"
+                                                    % (field, d["interface"]))
                 wanted.append({"state": d["state"], "interface": d["interface"], "syncid": d["syncid"]})
             model.check_unique(wanted, lambda d: d["state"], "sync_daemons")
     except model.IPVSValidationError as exc:
         module.fail_json(msg=str(exc))
 
-    with common.connect(module) as ipvs:
-        before_t = ipvs.timeouts()
-        before_d = sorted(ipvs.daemons(), key=lambda d: d["state"])
+    with locking.host_lock(module, "ipvs"), common.connect(module) as ipvs:
+        try:
+            before_t = ipvs.timeouts()
+            before_d = sorted(ipvs.daemons(), key=lambda d: d["state"])
+        except ipvs_netlink.IPVSError as exc:
+            module.fail_json(msg="reading the IPVS settings failed: %s" % exc)
         after_t = dict(before_t)
         for key in ("tcp", "tcp_fin", "udp"):
             if p["timeout_" + key] is not None:
                 after_t[key] = p["timeout_" + key]
         after_d = before_d if wanted is None else sorted(wanted, key=lambda d: d["state"])
         changed = after_t != before_t or after_d != before_d
-        if changed and not module.check_mode:
-            if after_t != before_t:
-                ipvs.set_timeouts(after_t["tcp"], after_t["tcp_fin"], after_t["udp"])
-            if after_d != before_d:
-                for d in before_d:
-                    if d not in after_d:
-                        ipvs.stop_daemon(d["state"])
-                for d in after_d:
-                    if d not in before_d:
-                        ipvs.start_daemon(d["state"], d["interface"], d["syncid"])
+        todo = []
+        if after_t != before_t:
+            todo.append(stepslib.Step(
+                "set timeouts %(tcp)d %(tcp_fin)d %(udp)d" % after_t,
+                lambda: ipvs.set_timeouts(after_t["tcp"], after_t["tcp_fin"], after_t["udp"]),
+                lambda: ipvs.set_timeouts(before_t["tcp"], before_t["tcp_fin"], before_t["udp"])))
+        for d in before_d:
+            if d not in after_d:
+                todo.append(stepslib.Step("stop %(state)s daemon (%(interface)s, syncid %(syncid)d)" % d,
+                                          lambda d=d: ipvs.stop_daemon(d["state"]),
+                                          lambda d=d: ipvs.start_daemon(d["state"], d["interface"], d["syncid"])))
+        for d in after_d:
+            if d not in before_d:
+                todo.append(stepslib.Step("start %(state)s daemon (%(interface)s, syncid %(syncid)d)" % d,
+                                          lambda d=d: ipvs.start_daemon(d["state"], d["interface"], d["syncid"]),
+                                          lambda d=d: ipvs.stop_daemon(d["state"])))
+        if todo and not module.check_mode:
+            # On a refused step the steps done are undone: a stopped daemon runs again as before.
+            failure = stepslib.run(todo, errors=(ipvs_netlink.IPVSError,))
+            if failure:
+                module.fail_json(**failure)
             after_t, after_d = ipvs.timeouts(), sorted(ipvs.daemons(), key=lambda d: d["state"])
 
     result = dict(changed=changed, timeouts=after_t, sync_daemons=after_d)

@@ -62,7 +62,10 @@ options:
         description: Route metric.
         type: int
   rules:
-    description: Rules selecting the table.
+    description:
+      - Rules selecting the table. Each needs a selector (O(rules[].from) other than C(all),
+        O(rules[].to), O(rules[].fwmark) or O(rules[].iif)); a rule without one would send all of the
+        host's traffic to the table and is refused.
     type: list
     elements: dict
     default: []
@@ -91,6 +94,10 @@ options:
     default: present
 notes:
   - Supports check mode and diff mode.
+  - "All or nothing: the whole request is validated before anything changes; when the kernel
+    refuses a step, the steps done are undone (routes and rules as they were read at the start,
+    the rt_tables and state files as they were) and the task fails listing C(steps_done),
+    C(steps_undone) and C(steps_not_run). Holds the host lock C(/run/lvs-cluster/host.lock)."
 seealso:
   - module: lvs.cluster.vip_address
   - module: lvs.cluster.arp_sysctl
@@ -148,125 +155,49 @@ actions:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.lvs.cluster.plugins.module_utils import locking
 from ansible_collections.lvs.cluster.plugins.module_utils import persist
 from ansible_collections.lvs.cluster.plugins.module_utils import routing
+from ansible_collections.lvs.cluster.plugins.module_utils import steps as stepslib
+from ansible_collections.lvs.cluster.plugins.module_utils.host import policy as model
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True, aliases=["table"]),
-            table_id=dict(type="int"),
-            routes=dict(type="list", elements="dict", default=[], options=dict(
-                dest=dict(type="str", default="default"),
-                gateway=dict(type="str"),
-                dev=dict(type="str"),
-                metric=dict(type="int"),
-            )),
-            rules=dict(type="list", elements="dict", default=[], options={
-                "from": dict(type="str", aliases=["src"]),
-                "to": dict(type="str", aliases=["dst"]),
-                "fwmark": dict(type="str"),
-                "iif": dict(type="str"),
-                "priority": dict(type="int"),
-            }),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=model.ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     name = p["name"]
     result = dict(changed=False, actions=[])
     if not routing.HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=routing.PYROUTE2_IMPORT_ERROR)
-    rt_path = routing.rt_tables_path(name) if routing.TABLE_NAME_RE.match(name or "") else None
-    spath = persist.state_path("policy_route", name)
-    old = persist.read_json(spath) or {}
-    ipr = routing.IPRoute()
-    try:
-        def exists(dev):
-            return routing.link_index(ipr, dev) is not None
-
+    with locking.host_lock(module, "host"):
+        rt_path = routing.rt_tables_path(name) if routing.TABLE_NAME_RE.match(name or "") else None
+        spath = persist.state_path("policy_route", name)
+        old_text, old = persist.read_text(spath), persist.read_json(spath) or {}
+        rt_before = persist.read_text(rt_path) if rt_path else None
+        ipr = routing.IPRoute()
         try:
-            if p["state"] == "present":
-                routing.validate_table(name, p["table_id"], routing.read_rt_tables(exclude=rt_path))
-                routes = [routing.normalize_route(r, i, exists) for i, r in enumerate(p["routes"])]
-                rules = [routing.normalize_rule(r, i) for i, r in enumerate(p["rules"])]
-                tid = p["table_id"]
-            else:
-                if rt_path is None:
-                    raise routing.ValidationError("name: %r is not a valid routing table name" % name)
-                routes, rules = [], []
-                tid = (old.get("table") or {}).get("id")
-        except routing.ValidationError as exc:
-            module.fail_json(msg=str(exc), **result)
-        result["table"] = {"name": name, "id": tid}
-        result["routes"], result["rules"] = routes, rules
-
-        old_tid = (old.get("table") or {}).get("id")
-        actions = []  # (text, callable)
-        # Remove what was added before and is no longer wanted (or everything when absent,
-        # or everything of the old table when the number changed).
-        for r in old.get("rules", []):
-            if old_tid != tid or r not in rules:
-                for have in routing.kernel_rules(ipr, old_tid, r["family"]):
-                    if routing.rule_matches(r, have):
-                        actions.append(("del rule %s table %d" % (routing.rule_text(have), old_tid),
-                                        lambda h=have, t=old_tid: routing.del_rule(ipr, h, t)))
-                        break
-        for r in old.get("routes", []):
-            if old_tid != tid or r not in routes:
-                for have in routing.kernel_routes(ipr, old_tid, r["family"]):
-                    if routing.route_matches(r, have):
-                        actions.append(("del route %s table %d" % (routing.route_text(have), old_tid),
-                                        lambda h=have, t=old_tid: routing.del_route(ipr, h, t)))
-                        break
-        if p["state"] == "present":
-            for r in routes:
-                have = routing.kernel_routes(ipr, tid, r["family"])
-                if not any(routing.route_matches(r, h) for h in have):
-                    actions.append(("add route %s table %d" % (routing.route_text(r), tid),
-                                    lambda r=r: routing.replace_route(ipr, r, tid)))
-            for r in rules:
-                have = routing.kernel_rules(ipr, tid, r["family"])
-                if not any(routing.rule_matches(r, h) for h in have):
-                    actions.append(("add rule %s table %d" % (routing.rule_text(r), tid),
-                                    lambda r=r: routing.add_rule(ipr, r, tid)))
-        result["actions"] = [a[0] for a in actions]
-
-        rt_before = persist.read_text(rt_path)
-        rt_after = routing.render_rt_tables(name, tid) if p["state"] == "present" else None
-        if not module.check_mode:
-            for text, fn in actions:
-                try:
-                    fn()
-                except routing.NetlinkError as exc:
-                    module.fail_json(msg="netlink: %s failed: %s" % (text, exc), **result)
+            try:
+                req = model.validate(p, old, rt_path, lambda dev: routing.link_index(ipr, dev) is not None)
+            except routing.ValidationError as exc:
+                module.fail_json(msg=str(exc), **result)
+            result.update(table={"name": name, "id": req["tid"]}, routes=req["routes"], rules=req["rules"])
+            todo = model.kernel_steps(ipr, req, old)
+            rt_after = routing.render_rt_tables(name, req["tid"]) if p["state"] == "present" else None
             if rt_after != rt_before:
-                if rt_after is None:
-                    persist.remove(rt_path)
-                else:
-                    persist.write_atomic(rt_path, rt_after, 0o644)
-    finally:
-        ipr.close()
-
-    data = None
-    if p["state"] == "present":
-        data = {"table": {"name": name, "id": tid}, "routes": routes, "rules": rules,
-                "rt_tables": rt_path}
-    state_changed, _state = persist.sync_state(module, "policy_route", name, data)
-    result["changed"] = bool(actions or rt_after != rt_before or state_changed)
+                todo.append(stepslib.Step("write %s" % rt_path, lambda: persist.restore_file(rt_path, rt_after),
+                                          lambda: persist.restore_file(rt_path, rt_before)))
+            data = req["data"]
+            todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "policy_route", name, data),
+                                      lambda: persist.restore_file(spath, old_text)))
+            state_after = persist.render_state("policy_route", name, data) if data else None
+            result["actions"] = [t.text for t in todo[:-1]]
+            stepslib.apply(module, todo, result, errors=(routing.NetlinkError, OSError, IOError))
+        finally:
+            ipr.close()
+    result["changed"] = bool(result["actions"] or state_after != old_text)
     if module._diff:
-        def show(st):
-            if not st:
-                return ""
-            t = st["table"]
-            lines = ["table %s (%s)" % (t["name"], t["id"])]
-            lines += ["route %s" % routing.route_text(r) for r in st.get("routes", [])]
-            lines += ["rule %s" % routing.rule_text(r) for r in st.get("rules", [])]
-            return "\n".join(lines) + "\n"
         result["diff"] = {"before_header": spath, "after_header": spath,
-                          "before": show(old), "after": show(data)}
+                          "before": model.show(old), "after": model.show(data)}
     module.exit_json(**result)
 
 

@@ -17,7 +17,8 @@ description:
     missing (DR, keeps VIPs apart from C(lo)). O(interface_type=ipip): C(tunl0), after loading the
     C(ipip) kernel module (TUN); pair it with M(lvs.cluster.arp_sysctl) and O(lvs.cluster.arp_sysctl#module:rp_filter=0)
     on C(tunl0) and C(all). O(interface_type=auto) picks by name: C(lo), C(tunl0), an existing
-    device as it is, otherwise a new dummy."
+    device as it is (or the type this module created it with); it never creates a device, so a
+    misspelt name fails."
   - Do not forget the ARP side (M(lvs.cluster.arp_sysctl)); without it a DR real server answers ARP
     for the VIP and steals the director's traffic.
   - The kernel is changed through netlink (pyroute2), in the network namespace the module runs in.
@@ -60,9 +61,21 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  exclusive:
+    description:
+      - With O(state=present), also remove the VIPs this module put on the device before (they are
+        tracked in its state file) that the task no longer lists. Addresses the module does not
+        manage are never touched. The role uses it so that VIPs leave with the cluster.
+    type: bool
+    default: false
 notes:
   - Supports check mode and diff mode.
-  - Addresses not listed are left alone; several tasks may add VIPs to one device.
+  - Addresses not listed are left alone (unless O(exclusive)); several tasks may add VIPs to one device.
+  - "Refused: loopback, unspecified, multicast addresses; a prefix other than /32 or /128 on C(lo)
+    (the host would treat the whole network as local); the same address twice; a device that does
+    not exist unless O(interface_type=dummy) (or C(tunl0)) asks for it to be created."
+  - "All or nothing: when the kernel refuses a step, the steps done are undone and the task fails
+    listing them. Holds the host lock C(/run/lvs-cluster/host.lock)."
 seealso:
   - module: lvs.cluster.arp_sysctl
   - module: lvs.cluster.policy_route
@@ -126,146 +139,49 @@ state_file:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.lvs.cluster.plugins.module_utils import locking
 from ansible_collections.lvs.cluster.plugins.module_utils import persist
 from ansible_collections.lvs.cluster.plugins.module_utils import routing
-
-
-def resolve_type(interface, interface_type, exists):
-    if interface_type != "auto":
-        return interface_type
-    if interface == "lo":
-        return "loopback"
-    if interface == "tunl0":
-        return "ipip"
-    return "existing" if exists else "dummy"
+from ansible_collections.lvs.cluster.plugins.module_utils import steps as stepslib
+from ansible_collections.lvs.cluster.plugins.module_utils.host import vip as model
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            address=dict(type="list", elements="str", required=True, aliases=["addresses", "vip"]),
-            interface=dict(type="str", default="lo"),
-            interface_type=dict(type="str", default="auto",
-                                choices=["auto", "loopback", "dummy", "ipip", "existing"]),
-            host_route=dict(type="bool", default=False),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    dev = p["interface"]
+    module = AnsibleModule(argument_spec=model.ARGUMENT_SPEC, supports_check_mode=True)
     result = dict(changed=False, added=[], removed=[], addresses=[])
-    # Validate everything first.
     try:
-        if not dev or len(dev) > 15 or "/" in dev or " " in dev:
-            raise routing.ValidationError("interface: %r is not a valid interface name" % dev)
-        vips = []
-        for i, a in enumerate(p["address"]):
-            iface = routing.parse_interface_address(a, "address[%d]" % i)
-            vips.append({"address": str(iface), "family": iface.version, "host_route": p["host_route"]})
-    except routing.ValidationError as exc:
+        req = model.validate(module.params)
+    except model.ValidationError as exc:
         module.fail_json(msg=str(exc), **result)
-    if not vips:
-        module.fail_json(msg="address: give at least one address", **result)
     if not routing.HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=routing.PYROUTE2_IMPORT_ERROR)
-
-    spath = persist.state_path("vip", dev)
-    old_state = persist.read_json(spath) or {}
-    ipr = routing.IPRoute()
-    try:
-        idx = routing.link_index(ipr, dev)
-        dtype = resolve_type(dev, p["interface_type"], idx is not None)
-        if old_state.get("type") and p["interface_type"] == "auto" and idx is not None:
-            dtype = old_state["type"]
-        result["interface_type"] = dtype
-        result["state_file"] = spath
-        if dtype == "loopback" and dev != "lo":
-            module.fail_json(msg="interface_type: loopback means interface lo, not %r" % dev, **result)
-        if dtype == "ipip" and dev != "tunl0":
-            module.fail_json(msg="interface_type: ipip means the fallback device tunl0, not %r" % dev, **result)
-        if dtype == "existing" and idx is None:
-            module.fail_json(msg="interface: no such network interface %r" % dev, **result)
-        if p["state"] == "absent" and idx is None:
-            left = [a for a in old_state.get("addresses", [])
-                    if a["address"] not in [v["address"] for v in vips]]
-            data = dict(old_state, addresses=left) if left else None
-            for k in ("kind", "name", "version"):
-                if data:
-                    data.pop(k, None)
-            changed, _state = persist.sync_state(module, "vip", dev, data)
-            result["changed"] = changed
-            module.exit_json(**result)
-
-        before = routing.kernel_addresses(ipr, idx) if idx is not None else []
-        created = bool(old_state.get("created"))
-        want_addrs = [v["address"] for v in vips]
-        if p["state"] == "present":
-            to_add = [a for a in want_addrs if a not in before]
-            to_del = []
-            by_addr = dict((v["address"], v) for v in vips)
-            new_list = [by_addr.pop(a["address"], a) for a in old_state.get("addresses", [])]
-            new_list += [v for v in vips if v["address"] in by_addr]
-        else:
-            to_add = []
-            to_del = [a for a in want_addrs if a in before]
-            new_list = [a for a in old_state.get("addresses", []) if a["address"] not in want_addrs]
-        need_create = p["state"] == "present" and idx is None
-        remove_dev = (p["state"] == "absent" and dtype == "dummy" and created and not new_list)
-        after = [a for a in before if a not in to_del] + to_add
-        result.update(added=to_add, removed=to_del, addresses=[] if remove_dev else after)
-        host_routes = [v for v in vips if v["host_route"]]
-
-        if not module.check_mode:
-            if need_create:
-                if dtype == "ipip":
-                    rc, _o, err = module.run_command(["modprobe", "ipip"])
-                    idx = routing.link_index(ipr, dev)
-                    if idx is None:
-                        module.fail_json(msg="interface: tunl0 did not appear after modprobe ipip: %s" % err, **result)
-                else:
-                    module.run_command(["modprobe", "dummy"])
-                    ipr.link("add", ifname=dev, kind="dummy")
-                    idx = routing.link_index(ipr, dev)
-                    created = True
-            if p["state"] == "present":
-                ipr.link("set", index=idx, state="up")
-            for a in to_add:
-                ip, plen = a.split("/")
-                ipr.addr("add", index=idx, address=ip, prefixlen=int(plen))
-            for a in to_del:
-                ip, plen = a.split("/")
-                ipr.addr("del", index=idx, address=ip, prefixlen=int(plen))
-            for v in host_routes:
-                ip = v["address"].split("/")[0]
-                plen = 128 if v["family"] == 6 else 32
-                kw = dict(dst=ip, dst_len=plen, oif=idx, scope=253,
-                          family=routing.family_of(v["family"]))
-                if p["state"] == "present":
-                    ipr.route("replace", **kw)
-                else:
-                    try:
-                        ipr.route("del", **kw)
-                    except routing.NetlinkError:
-                        pass
-            if remove_dev:
-                ipr.link("del", index=idx)
-        elif need_create and dtype == "dummy":
-            created = True
-    except routing.NetlinkError as exc:
-        module.fail_json(msg="netlink: %s" % (exc,), **result)
-    finally:
-        ipr.close()
-
-    data = None
-    if new_list:
-        data = {"interface": dev, "type": dtype, "created": created, "addresses": new_list}
-    state_changed, _state = persist.sync_state(module, "vip", dev, data)
-    result["changed"] = bool(to_add or to_del or need_create or remove_dev or state_changed)
+    dev = req["interface"]
+    spath = result["state_file"] = persist.state_path("vip", dev)
+    with locking.host_lock(module, "host"):
+        old_text, old_state = persist.read_text(spath), persist.read_json(spath) or {}
+        ipr = routing.IPRoute()
+        try:
+            idx = routing.link_index(ipr, dev)
+            try:
+                dtype = result["interface_type"] = model.resolve_type(req, idx is not None, old_state)
+            except model.ValidationError as exc:
+                module.fail_json(msg=str(exc), **result)
+            before = routing.kernel_addresses(ipr, idx) if idx is not None else []
+            pl = model.plan(req, dtype, idx is not None, before, old_state)
+            result.update(added=pl["add"], removed=pl["delete"], addresses=pl["after"])
+            todo = routing.vip_steps(module, ipr, req, dtype, pl, {"idx": idx})
+            todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "vip", dev, pl["data"]),
+                                      lambda: persist.restore_file(spath, old_text)))
+            state_after = persist.render_state("vip", dev, pl["data"]) if pl["data"] else None
+            result["changed"] = bool(pl["kernel_change"] or state_after != old_text
+                                     or (pl["data"] and persist.hook_needs_install()))
+            if result["changed"]:
+                stepslib.apply(module, todo, result, errors=(routing.NetlinkError, OSError, IOError))
+        finally:
+            ipr.close()
     if module._diff:
         result["diff"] = {"before_header": "%s addresses" % dev, "after_header": "%s addresses" % dev,
-                          "before": "".join(a + "\n" for a in before),
-                          "after": "".join(a + "\n" for a in result["addresses"])}
+                          "before": "".join(a + "\n" for a in before), "after": "".join(a + "\n" for a in pl["after"])}
     module.exit_json(**result)
 
 

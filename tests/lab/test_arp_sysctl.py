@@ -3,7 +3,7 @@ import pytest
 
 HOST = "rs1"
 CONF = "/etc/sysctl.d/90-lvs-arp.conf"
-SAVED = "/var/lib/lvs-cluster/arp_sysctl.json"
+SAVED = "/etc/lvs-cluster/sysctl-90-lvs-arp.conf.json"
 KEYS = ["net.ipv4.conf.%s.%s" % (i, p) for i in ("all", "lo", "eth0")
         for p in ("arp_ignore", "arp_announce")]
 
@@ -106,7 +106,7 @@ def test_rp_filter_and_send_redirects(lab, clean):
 def test_reboot_restores_settings_including_late_interfaces(lab, clean):
     """Per-interface keys of a dummy created by vip_address come back at boot
     (sysctl --system skips them: '-' prefix; the boot hook sets them)."""
-    vip = lab.module(HOST, "vip_address", address=["198.51.100.77"], interface="lvsdum0")
+    vip = lab.module(HOST, "vip_address", address=["198.51.100.77"], interface="lvsdum0", interface_type="dummy")
     assert vip["changed"] is True and not vip.get("failed"), vip
     res = lab.module(HOST, "arp_sysctl", interfaces=["all", "lo", "eth0", "lvsdum0"], rp_filter=0)
     assert res["changed"] is True and not res.get("failed"), res

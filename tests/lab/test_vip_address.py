@@ -81,7 +81,7 @@ def test_tun_vip_on_tunl0_with_relaxed_rp_filter_survives_reboot(lab, clean):
 
 
 def test_dummy_device_with_host_route(lab, clean):
-    res = lab.module(HOST, "vip_address", address=["192.0.2.103"], interface="lvs0", host_route=True)
+    res = lab.module(HOST, "vip_address", address=["192.0.2.103"], interface="lvs0", interface_type="dummy", host_route=True)
     assert res["changed"] is True and res["interface_type"] == "dummy", res
     assert "inet 192.0.2.103/32" in lab.out(HOST, "ip -o addr show dev lvs0")
     route = lab.out(HOST, "ip route show 192.0.2.103")

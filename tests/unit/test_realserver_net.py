@@ -51,7 +51,7 @@ def test_normalize_rule():
     assert r == {"from": "192.0.2.21/32", "to": None, "fwmark": 16, "fwmask": 255,
                  "iif": None, "priority": 5, "family": 4}
     assert routing.normalize_rule({"to": "2001:db8::/32"}, 0)["family"] == 6
-    assert routing.normalize_rule({"from": "all"}, 0)["from"] is None
+    assert routing.normalize_rule({"from": "all", "iif": "eth1"}, 0)["from"] is None
     for spec, field in (({"priority": 0}, "rules[3].priority"), ({"priority": 32767}, "rules[3].priority"),
                         ({"from": "10.0.0.1/8"}, "rules[3].from"), ({"to": "x"}, "rules[3].to"),
                         ({"fwmark": "1/2/3"}, "rules[3].fwmark"), ({"fwmark": str(2 ** 32)}, "rules[3].fwmark"),

@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# lvs-cluster-net: replays the state files of the lvs.cluster collection
+# (/etc/lvs-cluster/*.json) with `ip` and `sysctl`. Written by the modules
+# vip_address, arp_sysctl and policy_route; do not edit.
+#   lvs-cluster-net apply   apply every state file (idempotent)
+#   lvs-cluster-net show    print the commands apply would run
+# This file is the program itself: persist.py installs its source as
+# /usr/local/sbin/lvs-cluster-net (with a python3 shebang); tests import it.
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+STATE_DIR = "/etc/lvs-cluster"
+ORDER = {"vip": 0, "sysctl": 1, "policy_route": 2}
+
+
+def proc_sys_path(key):
+    if "/" in key:
+        return "/proc/sys/" + key
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def fam(item):
+    return "-6" if item.get("family") == 6 else "-4"
+
+
+def rule_spec(rule, table_id):
+    spec = []
+    if rule.get("from"):
+        spec += ["from", rule["from"]]
+    if rule.get("to"):
+        spec += ["to", rule["to"]]
+    if rule.get("fwmark") is not None:
+        mark = "0x%x" % rule["fwmark"]
+        if rule.get("fwmask") is not None:
+            mark += "/0x%x" % rule["fwmask"]
+        spec += ["fwmark", mark]
+    if rule.get("iif"):
+        spec += ["iif", rule["iif"]]
+    if rule.get("priority") is not None:
+        spec += ["priority", str(rule["priority"])]
+    return spec + ["table", str(table_id)]
+
+
+def route_spec(route, table_id):
+    spec = [route.get("dest") or "default"]
+    if route.get("gateway"):
+        spec += ["via", route["gateway"]]
+    if route.get("dev"):
+        spec += ["dev", route["dev"]]
+    if route.get("metric") is not None:
+        spec += ["metric", str(route["metric"])]
+    # proto static: what the module's netlink calls (pyroute2) set too
+    return spec + ["proto", "static", "table", str(table_id)]
+
+
+def commands(state):
+    """(argv, tolerate_failure, condition) steps for one state file.
+    condition: None, or ("exists", path) / ("missing", path)."""
+    kind = state.get("kind")
+    steps = []
+    if kind == "vip":
+        dev = state["interface"]
+        dtype = state.get("type")
+        if dtype == "ipip":
+            steps.append((["modprobe", "ipip"], True, ("missing", "/sys/class/net/" + dev)))
+        elif dtype == "dummy":
+            steps.append((["modprobe", "dummy"], True, ("missing", "/sys/class/net/" + dev)))
+            steps.append((["ip", "link", "add", dev, "type", "dummy"], False,
+                          ("missing", "/sys/class/net/" + dev)))
+        steps.append((["ip", "link", "set", dev, "up"], False, None))
+        for a in state.get("addresses", []):
+            steps.append((["ip", fam(a), "addr", "replace", a["address"], "dev", dev], False, None))
+            if a.get("host_route"):
+                net = a["address"].split("/")[0] + ("/128" if a.get("family") == 6 else "/32")
+                steps.append((["ip", fam(a), "route", "replace", net, "dev", dev, "proto", "static",
+                               "scope", "link"],
+                              False, None))
+    elif kind == "sysctl":
+        for key, value in sorted(state.get("settings", {}).items()):
+            steps.append((["sysctl", "-q", "-w", "%s=%s" % (key, value)], False,
+                          ("exists", proc_sys_path(key))))
+    elif kind == "policy_route":
+        tid = state["table"]["id"]
+        for route in state.get("routes", []):
+            steps.append((["ip", fam(route), "route", "replace"] + route_spec(route, tid), False, None))
+        for rule in state.get("rules", []):
+            spec = rule_spec(rule, tid)
+            steps.append((["ip", fam(rule), "rule", "del"] + spec, True, None))
+            steps.append((["ip", fam(rule), "rule", "add"] + spec, False, None))
+    return steps
+
+
+def load_states(state_dir=STATE_DIR):
+    states = []
+    for path in sorted(glob.glob(os.path.join(state_dir, "*.json"))):
+        try:
+            with open(path) as f:
+                state = json.load(f)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write("lvs-cluster-net: %s: %s\n" % (path, exc))
+            continue
+        states.append((ORDER.get(state.get("kind"), 9), path, state))
+    return [(p, s) for _order, p, s in sorted(states, key=lambda t: (t[0], t[1]))]
+
+
+def main(argv):
+    action = argv[1] if len(argv) > 1 else "apply"
+    if action not in ("apply", "show", "start"):
+        sys.stderr.write("usage: lvs-cluster-net apply|show\n")
+        return 2
+    failed = 0
+    for path, state in load_states():
+        for argv_, tolerate, cond in commands(state):
+            if cond and (os.path.exists(cond[1]) != (cond[0] == "exists")):
+                continue
+            if action == "show":
+                sys.stdout.write(" ".join(argv_) + "\n")
+                continue
+            res = subprocess.run(argv_, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 universal_newlines=True, check=False)
+            if res.returncode != 0 and not tolerate:
+                failed += 1
+                sys.stderr.write("lvs-cluster-net: %s: %s: %s\n"
+                                 % (os.path.basename(path), " ".join(argv_), res.stderr.strip()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
