@@ -58,13 +58,26 @@ class Cluster:
         return os.path.join(REPO, "inventories", "lab-" + self.name)
 
 
+def from_inventory(name, **kw):
+    """The cluster of inventories/lab-<name>, read through the collection's cluster model
+    (the same canonical description the roles use): the VIPs of every VRRP instance, the
+    first service, its real servers."""
+    import yaml
+    sys.path.insert(0, os.path.join(REPO, ".lab", "collections"))
+    from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import cluster_model
+    with open(os.path.join(REPO, "inventories", "lab-" + name, "group_vars", "all.yml")) as f:
+        model = cluster_model(yaml.safe_load(f)["lvs_cluster"])
+    vips = [a for inst in model["vrrp"]["instances"] for a in inst["addresses"]]
+    svc = model["services"][0]
+    return Cluster(name, vips=vips, service=(svc["address"], svc["port"]),
+                   realservers={rs["host"]: rs["address"] for rs in svc["realservers"]}, **kw)
+
+
 # The clusters of inventories/lab-dr and inventories/lab-nat on their topologies.
-DR = Cluster("dr", vips=["192.0.2.100"], service=("192.0.2.100", 80),
-             realservers={"rs1": "192.0.2.21", "rs2": "192.0.2.22"})
+DR = from_inventory("dr")
 # Seed 001: the WAN VIP and the real servers' gateway on the LAN move together;
 # the LAN link is the one cut (seed 001's `ifdown eth1`).
-NAT = Cluster("nat", vips=["203.0.113.100", "192.0.2.254"], service=("203.0.113.100", 80),
-              realservers={"rs1": "192.0.2.21", "rs2": "192.0.2.22"}, cut_interface="eth1")
+NAT = from_inventory("nat", cut_interface="eth1")
 CLUSTERS = {"dr": DR, "nat": NAT}
 
 
