@@ -148,7 +148,9 @@ def _family(name):
 
 def _addr_bytes(address):
     # union nf_inet_addr: 16 bytes, IPv4 in the first four.
-    return ipaddress.ip_address(address).packed.ljust(16, b"\0")
+    if ":" in address:
+        return socket.inet_pton(socket.AF_INET6, address)
+    return socket.inet_pton(socket.AF_INET, address) + b"\0" * 12
 
 
 def _addr_text(raw, af):
@@ -204,9 +206,20 @@ def dest_attrs(dest, full=True):
     return nla(A_DEST, b"".join(parts))
 
 
-def action_request(action):
-    """(command, attribute bytes) of a planned action."""
+def action_request(action, keys=None):
+    """(command, attribute bytes) of a planned action.
+
+    keys: a dict kept by the caller to encode each service's key once.
+    """
     verb, svc, dest = action
+    if keys is not None and verb.endswith("-dest"):
+        key = model.service_key(svc)
+        svc_key = keys.get(key)
+        if svc_key is None:
+            svc_key = keys[key] = service_attrs(svc, full=False)
+        if verb == "delete-dest":
+            return CMD["DEL_DEST"], svc_key + dest_attrs(dest, full=False)
+        return CMD["NEW_DEST" if verb == "add-dest" else "SET_DEST"], svc_key + dest_attrs(dest)
     if verb == "add-service":
         return CMD["NEW_SERVICE"], service_attrs(svc)
     if verb == "edit-service":
@@ -502,11 +515,12 @@ class IPVS(object):
         """
         done, errors = [], {}
         flags = NLM_F_REQUEST | NLM_F_ACK
+        keys = {}
         for first in range(0, len(actions), batch):
             by_seq = {}
             parts = []
             for i in range(first, min(first + batch, len(actions))):
-                cmd, attrs = action_request(actions[i])
+                cmd, attrs = action_request(actions[i], keys)
                 seq, data = self.nl.message(self.nl.family_id, cmd, attrs, flags)
                 by_seq[seq] = (i, cmd)
                 parts.append(data)

@@ -244,7 +244,7 @@ class FakeLink:
 
 
 def test_batches_map_each_acknowledgement_to_its_action(monkeypatch):
-    monkeypatch.setattr(nl, "action_request", lambda action: (nl.CMD["NEW_DEST"], b""))
+    monkeypatch.setattr(nl, "action_request", lambda action, keys=None: (nl.CMD["NEW_DEST"], b""))
     ipvs = nl.IPVS.__new__(nl.IPVS)
     ipvs.nl = FakeLink({300: 22, 310: 2})
     done, errors = ipvs.apply_batch([("add-dest", None, None)] * 1000)
@@ -256,3 +256,13 @@ def test_batches_map_each_acknowledgement_to_its_action(monkeypatch):
     ipvs.nl = FakeLink({})
     done, errors = ipvs.apply_batch([("add-dest", None, None)] * 600, batch=100)
     assert errors == {} and done == list(range(600)) and len(ipvs.nl.sends) == 6
+
+
+def test_requests_encode_the_same_with_the_key_cache():
+    current = table(3, rs=3)
+    plan = m.plan_table(current, table(4, rs=3, weight=5), purge=True)
+    plan.append(("delete-dest", current[0][0], current[0][1][0]))
+    keys = {}
+    for action in plan:
+        assert nl.action_request(action, keys) == nl.action_request(action)
+    assert len(keys) == 4
