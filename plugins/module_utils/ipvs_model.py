@@ -372,9 +372,17 @@ def _c_int(value):
     return value - 0x100000000 if value & 0x80000000 else value
 
 
+_WORDS = {}
+
+
 def _addr_words(address):
-    packed = ipaddress.ip_address(address).packed
-    return [int.from_bytes(packed[i:i + 4], "big") for i in range(0, len(packed), 4)]
+    words = _WORDS.get(address)
+    if words is None:
+        if len(_WORDS) > 200000:
+            _WORDS.clear()
+        packed = ipaddress.ip_address(address).packed
+        words = _WORDS[address] = [int.from_bytes(packed[i:i + 4], "big") for i in range(0, len(packed), 4)]
+    return words
 
 
 def _cmp_addr(a1, a2):
@@ -463,7 +471,8 @@ def simulate(table, actions):
     """The table (list of (svc, dests)) after actions: the diff's 'after' in check mode too.
 
     Linear: services and real servers are indexed by key once. A changed entry
-    keeps its place; an added one goes last.
+    keeps its place; an added one goes last. Entries no action touches are the
+    input's own dicts (not copied); table itself is not changed.
     """
     out = dict((service_key(s), (dict(s), dict((dest_key(d), d) for d in ds))) for s, ds in table)
     copied = set()
@@ -489,7 +498,7 @@ def simulate(table, actions):
                 del dests[dest_key(dest)]
             else:
                 dests[dest_key(dest)] = dict(dest)
-    return [(s, [dict(d) for d in ds.values()]) for s, ds in out.values()]
+    return [(s, list(ds.values())) for s, ds in out.values()]
 
 
 def select(table, keys):
