@@ -46,6 +46,8 @@ notes:
   - The diff is the whole table in C(ipvsadm-save -n) format.
   - Unlike C(ipvsadm-restore), which flushes the table before loading the rules, only what
     differs is changed; services that stay keep their connections and never disappear.
+  - The result's C(invocation) gives the number of services and real servers instead of
+    repeating the whole table (megabytes of JSON for Ansible to censor and parse at scale).
 seealso:
   - module: lvs.cluster.ipvs_service
   - module: lvs.cluster.ipvs_save
@@ -167,6 +169,8 @@ def apply_all_or_nothing(module, ipvs, current, actions):
     done_set = set(done)
     not_done = [model.describe(a) for i, a in enumerate(actions) if i not in done_set]
     undo, restored, rollback_error = [], False, None
+    if current is None:  # a flush without the table read first (no diff asked): nothing to restore
+        module.fail_json(msg="%s (nothing was changed)" % failed, invocation=invocation(module))
     try:
         undo = model.plan_table(ipvs.table(), current, purge=True)
         _done, undo_errors = ipvs.apply_batch(undo)
@@ -183,10 +187,23 @@ def apply_all_or_nothing(module, ipvs, current, actions):
     msg = ("%s. %d of %d steps were done, then undone by %d steps; %s. Done: %s. Undone: %s. Not done: %s."
            % (failed, len(done), len(actions), len(undo), outcome, listing(done_text),
               listing([model.describe(a) for a in undo]), listing(not_done)))
-    module.fail_json(msg=msg, changed=not restored, rolled_back=restored,
+    module.fail_json(msg=msg, changed=not restored, rolled_back=restored, invocation=invocation(module),
                      steps_done=done_text, steps_undone=[model.describe(a) for a in undo],
                      steps_not_done=not_done,
                      errors=[model.describe(actions[i]) + ": " + str(e) for i, e in sorted(errors.items())])
+
+
+def invocation(module):
+    """The task's arguments as returned, without repeating the table.
+
+    Ansible returns a module's arguments with its result; for thousands of real
+    servers that is megabytes of JSON to censor, write and parse again.
+    """
+    services = module.params["services"] or []
+    args = dict((k, v) for k, v in module.params.items() if k != "services")
+    args["services"] = "(%d services, %d real servers)" % (
+        len(services), sum(len(s.get("destinations") or []) for s in services if isinstance(s, dict)))
+    return {"module_args": args}
 
 
 def main():
@@ -198,20 +215,26 @@ def main():
     try:
         desired = desired_table(module.params["services"])
     except model.IPVSValidationError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), invocation=invocation(module))
 
     with common.connect(module) as ipvs:
         errors = check_kernel_rules(ipvs, desired)
         if errors:
-            module.fail_json(msg="; ".join(errors))
-        current = ipvs.table()
-        actions = model.plan_table(current, desired, module.params["purge"])
+            module.fail_json(msg="; ".join(errors), invocation=invocation(module))
+        if module.params["purge"] and not desired and not module._diff:
+            # Everything goes: whether there is anything is all that needs reading.
+            current = None
+            actions = [("flush", None, None)] if ipvs.services() else []
+        else:
+            current = ipvs.table()
+            actions = model.plan_table(current, desired, module.params["purge"])
         if actions and not module.check_mode:
             apply_all_or_nothing(module, ipvs, current, actions)
 
-    after = model.simulate(current, actions)
+    after = [] if current is None else model.simulate(current, actions)
     result = dict(changed=bool(actions), summary=model.summarize(actions),
-                  counts={"services": len(after), "destinations": sum(len(d) for _svc, d in after)})
+                  counts={"services": len(after), "destinations": sum(len(d) for _svc, d in after)},
+                  invocation=invocation(module))
     if module.params["list_actions"]:
         result["actions"] = [model.describe(a) for a in actions]
     if module._diff:

@@ -27,6 +27,11 @@ exactly the expected rules, for both tools, or the run fails.
 
 Prints the table (median seconds over repetitions, min-max, module / restore)
 and writes $LVSLAB_OUT/bench-bulk-table.json.
+
+With BENCH_PLAYBOOK=100,1000 (sizes) it also times a one-task playbook (ansible-playbook on the
+lab controller, lvs.cluster.ipvs_table on dir1 over the lab's nsenter
+connection) for the first apply and the no-op of each N: Ansible's share is the
+playbook's time minus the module's.
 """
 import json
 import os
@@ -151,6 +156,36 @@ def one_size(n, rs, reps):
     return times
 
 
+def playbook_times(n, rs, reps):
+    """Wall time of ansible-playbook with one ipvs_table task: first apply and no-op."""
+    os.makedirs(OUT, exist_ok=True)
+    vars_path = os.path.join(OUT, "bench-bulk-vars-%d.json" % n)
+    with open(vars_path, "w") as f:
+        json.dump({"bench_services": services(n, rs)}, f)
+    play = os.path.join(OUT, "bench-bulk-play.yml")
+    with open(play, "w") as f:
+        f.write("- hosts: %s\n  gather_facts: false\n  tasks:\n"
+                "    - lvs.cluster.ipvs_table:\n        services: \"{{ bench_services }}\"\n"
+                "        purge: true\n" % HOST)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", os.environ["LVSLAB_INVENTORY"],
+            "-e", "@" + vars_path, play]
+    times = {"first apply": [], "no-op": []}
+    expected = rules_text(services(n, rs))
+    for _rep in range(reps):
+        run(HOST, "ipvsadm -C")
+        for step in ("first apply", "no-op"):
+            t0 = time.time()
+            p = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+            times[step].append(time.time() - t0)
+            if p.returncode != 0:
+                raise RuntimeError("playbook failed: %s" % (p.stdout[-3000:] + p.stderr[-2000:]))
+            check(expected, "playbook " + step)
+    run(HOST, "ipvsadm -C")
+    return times
+
+
 def lvslab_log(msg):
     print("%s %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
 
@@ -163,12 +198,16 @@ def main():
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "100,1000,5000").split(",")]
     rs = int(os.environ.get("BENCH_RS", "10"))
     reps = int(os.environ.get("BENCH_REPS", "3"))
+    playbook_sizes = [int(x) for x in os.environ.get("BENCH_PLAYBOOK", "").split(",") if x]
     assert lvslab.load_state(), "run inside the lab with a topology up"
     run(HOST, "modprobe ip_vs; ipvsadm -C")
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": HOST, "real_servers": rs,
               "repetitions": reps, "sizes": {}}
     for n in sizes:
         report["sizes"][n] = one_size(n, rs, reps)
+        if n in playbook_sizes:
+            report["sizes"][n]["playbook"] = playbook_times(n, rs, reps)
+            lvslab_log("N=%d playbook done" % n)
         run(HOST, "ipvsadm -C")
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, "bench-bulk-table.json")
@@ -194,6 +233,15 @@ def main():
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+    if playbook_sizes:
+        print()
+        print("one-task playbook (ansible-playbook wall time on the lab controller) vs the module alone")
+        for n in playbook_sizes:
+            for step in ("first apply", "no-op"):
+                pb = statistics.median(report["sizes"][n]["playbook"][step])
+                mod = statistics.median(report["sizes"][n][step]["module"])
+                print("%-7s %-12s playbook %s  module %.2f  Ansible's share %.2f s"
+                      % ("{:,}".format(n), step, fmt_times(report["sizes"][n]["playbook"][step]), mod, pb - mod))
     print("JSON:", path)
     return 0
 

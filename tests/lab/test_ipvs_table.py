@@ -132,6 +132,18 @@ def test_purge_everything_is_one_flush(lab):
     assert res["diff"]["after"] == ""
     assert saved(lab) == ""
     assert module(lab, services=[], purge=True)["changed"] is False
+    # Without a diff to show, the table is not read before the flush.
+    module(lab, services=big_table(3), purge=True)
+    res = lab.module(HOST, "ipvs_table", diff=False, services=[], purge=True, list_actions=True)
+    assert res["actions"] == ["flush"] and res["counts"] == {"services": 0, "destinations": 0}, res
+    assert saved(lab) == ""
+    assert lab.module(HOST, "ipvs_table", diff=False, services=[], purge=True)["changed"] is False
+
+
+def test_result_does_not_repeat_the_table(lab):
+    res = module(lab, services=big_table(50), purge=True)
+    assert res["invocation"]["module_args"]["services"] == "(50 services, 500 real servers)"
+    assert res["invocation"]["module_args"]["purge"] is True
 
 
 def test_check_mode_changes_nothing(lab):
