@@ -117,15 +117,18 @@ def nla_str(kind, value):
     return nla(kind, value.encode() + b"\0")
 
 
-def parse_attrs(data, offset=0, end=None):
-    """{type: payload bytes} of the attributes in data[offset:end]."""
+def parse_attrs(data, offset=0, end=None, wanted=None):
+    """{type: payload bytes} of the attributes in data[offset:end] (only those in wanted, if given)."""
     out = {}
     end = len(data) if end is None else end
+    unpack = _NLA.unpack_from
     while offset + 4 <= end:
-        length, kind = _NLA.unpack_from(data, offset)
+        length, kind = unpack(data, offset)
         if length < 4:
             break
-        out[kind & NLA_TYPE_MASK] = data[offset + 4:offset + length]
+        kind &= NLA_TYPE_MASK
+        if wanted is None or kind in wanted:
+            out[kind] = data[offset + 4:offset + length]
         offset += (length + 3) & ~3
     return out
 
@@ -290,8 +293,13 @@ def parse_service(raw, with_stats=False):
     return svc
 
 
+# What the table needs of a real server; counters and statistics only when asked.
+_DEST_TABLE_ATTRS = frozenset((D_ADDR, D_PORT, D_FWD_METHOD, D_WEIGHT, D_U_THRESH, D_L_THRESH, D_ADDR_FAMILY,
+                               D_TUN_TYPE, D_TUN_PORT, D_TUN_FLAGS))
+
+
 def parse_dest(raw, svc_family, with_counters=False):
-    a = parse_attrs(raw)
+    a = parse_attrs(raw, wanted=None if with_counters else _DEST_TABLE_ATTRS)
     af = _u16(a[D_ADDR_FAMILY]) if D_ADDR_FAMILY in a else _family(svc_family)
     fwd = (_u32(a[D_FWD_METHOD]) if D_FWD_METHOD in a else 0) & 0x7
     forward = model.FORWARD_NAMES.get(fwd, "local" if fwd == 1 else str(fwd))
