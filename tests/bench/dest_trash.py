@@ -7,8 +7,13 @@ IPVS keeps deleted real servers in a trash list for a while (ip_vs_ctl.c, dest_t
 and every add scans it, so the same table loads slower right after a flush, for
 ipvsadm-restore as for the module. Times N=5000 x 10 on a fresh kernel, then again.
 """
-sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-import bulk_table as b
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bulk_table as b  # noqa: E402
+
 b.run(b.HOST, "modprobe ip_vs; ipvsadm -C")
 n = 5000
 base = b.services(n, 10)
