@@ -535,8 +535,8 @@ class IPVS(object):
             i, cmd = by_seq.pop(seq)
             code = -_I32.unpack_from(data, start)[0]
             if code:
-                errors[i] = IPVSError("IPVS %s failed: %s" % (CMD_NAMES[cmd].lower().replace("_", " "),
-                                                                _errtext(code)), code)
+                what = CMD_NAMES[cmd].lower().replace("_", " ")
+                errors[i] = IPVSError("IPVS %s failed: %s" % (what, _errtext(code)), code)
             else:
                 done.append(i)
 

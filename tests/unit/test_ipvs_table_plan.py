@@ -185,8 +185,8 @@ def test_kernel_rules():
 # ---------------------------------------------------------------- netlink encoding
 
 SHAPES = [
-    (dict(address="192.0.2.100", port=80, scheduler="wrr"), dict(address="192.0.2.21", weight=100,
-                                                                   upper_threshold=200, lower_threshold=10)),
+    (dict(address="192.0.2.100", port=80, scheduler="wrr"),
+     dict(address="192.0.2.21", weight=100, upper_threshold=200, lower_threshold=10)),
     (dict(protocol="udp", address="192.0.2.100", port=53, scheduler="sh", sched_flags=["sh-port", "sh-fallback"],
           one_packet=True), dict(address="10.0.0.1", port=5353, forward="nat", weight=0)),
     (dict(address="2001:db8::100", port=443, persistence=60, netmask=64, scheduler="mh",
