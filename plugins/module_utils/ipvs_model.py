@@ -417,18 +417,78 @@ def plan_service(current_svc, current_dests, desired_svc, desired_dests, purge):
 
 
 def plan_table(current, desired, purge):
-    """current/desired: lists of (svc, [dests]). Whole-table plan for ipvs_table."""
+    """current/desired: lists of (svc, [dests]). Whole-table plan for ipvs_table.
+
+    Linear in the table (indexes by key). Adds and edits come before deletes, so
+    the old state keeps serving until the new one is in place (order_actions);
+    purging everything is one flush.
+    """
     have = dict((service_key(s), (s, d)) for s, d in current)
-    want = dict((service_key(s), (s, d)) for s, d in desired)
+    if purge and not desired and current:
+        return [("flush", None, None)]
     actions = []
-    if purge:
-        for key, (svc, _dests) in have.items():
-            if key not in want:
-                actions.append(("delete-service", svc, None))
-    for key, (svc, dests) in want.items():
+    seen = set()
+    for svc, dests in desired:
+        key = service_key(svc)
+        seen.add(key)
         cur = have.get(key)
         actions.extend(plan_service(cur[0] if cur else None, cur[1] if cur else [], svc, dests, purge))
-    return actions
+    if purge:
+        for svc, _dests in current:
+            if service_key(svc) not in seen:
+                actions.append(("delete-service", svc, None))
+    return order_actions(actions)
+
+
+# Phases of a table change: what is added or changed first, what is removed last.
+PHASES = {"add-service": 0, "edit-service": 1, "add-dest": 2, "edit-dest": 3, "delete-dest": 4,
+          "delete-service": 5, "flush": 5}
+
+
+def order_actions(actions):
+    """Adds and edits before deletes (stable within a phase): the old state keeps serving."""
+    return sorted(actions, key=lambda a: PHASES[a[0]])
+
+
+def kernel_rules(table, schedulers=None, sync_daemons=False):
+    """Errors of a desired table (list of (svc, dests)) that the kernel or ipvsadm would refuse.
+
+    Checked before the kernel is touched, so a bulk change does not stop half-way:
+    port 0 only on persistent services (ipvsadm -R refuses the rule otherwise);
+    a real server of another family than its service only with tunnel
+    forwarding, and not while a sync daemon runs; the scheduler must be one this
+    kernel can load (schedulers: a set, None when unknown). Returns the error
+    messages, each naming its field.
+    """
+    errors = []
+    for i, (svc, dests) in enumerate(table):
+        field = "services[%d]" % i
+        if not svc.get("fwmark") and not svc["port"] and not svc["persistence"]:
+            errors.append("%s.port: port 0 is for persistent services only (ipvsadm refuses it)" % field)
+        if schedulers is not None and svc["scheduler"] not in schedulers:
+            errors.append("%s.scheduler: %s is not available in this kernel (no ip_vs_%s module)"
+                          % (field, svc["scheduler"], svc["scheduler"]))
+        for j, dest in enumerate(dests or []):
+            family = "ipv6" if ":" in dest["address"] else "ipv4"
+            if family == svc["family"]:
+                continue
+            dfield = "%s.destinations[%d]" % (field, j)
+            if dest["forward"] != "tunnel":
+                errors.append("%s.forward: an %s real server on an %s service needs tunnel forwarding, not %s"
+                              % (dfield, family.replace("ipv", "IPv"), svc["family"].replace("ipv", "IPv"),
+                                 dest["forward"]))
+            elif sync_daemons:
+                errors.append("%s.address: the kernel refuses real servers of another family than the "
+                              "service while a connection sync daemon runs" % dfield)
+    return errors
+
+
+def summarize(actions):
+    """Number of actions of each kind."""
+    counts = {}
+    for verb, _svc, _dest in actions:
+        counts[verb] = counts.get(verb, 0) + 1
+    return counts
 
 
 def check_unique(items, keyf, field):
@@ -451,10 +511,10 @@ def format_service_rule(svc):
             line += " -M %s" % svc["netmask"]
         elif svc["family"] == "ipv6" and svc["netmask"] != 128:
             line += " -M %d" % svc["netmask"]
+    if svc["one_packet"]:  # ipvsadm prints -o before -b
+        line += " -o"
     if svc["sched_flags"]:
         line += " -b %s" % ",".join(svc["sched_flags"])
-    if svc["one_packet"]:
-        line += " -o"
     return line
 
 
@@ -482,9 +542,17 @@ def _c_int(value):
     return value - 0x100000000 if value & 0x80000000 else value
 
 
+_WORDS = {}
+
+
 def _addr_words(address):
-    packed = ipaddress.ip_address(address).packed
-    return [int.from_bytes(packed[i:i + 4], "big") for i in range(0, len(packed), 4)]
+    words = _WORDS.get(address)
+    if words is None:
+        if len(_WORDS) > 200000:
+            _WORDS.clear()
+        packed = ipaddress.ip_address(address).packed
+        words = _WORDS[address] = [int.from_bytes(packed[i:i + 4], "big") for i in range(0, len(packed), 4)]
+    return words
 
 
 def _cmp_addr(a1, a2):
@@ -534,6 +602,8 @@ def format_rules(table):
 
 def describe(action):
     verb, svc, dest = action
+    if svc is None:
+        return verb
     if dest is None:
         return "%s %s" % (verb, service_name(svc))
     return "%s %s -r %s" % (verb, service_name(svc), host_port(dest["address"], dest["port"]))
@@ -568,26 +638,40 @@ def _hexaddr(addr, port):
 
 
 def simulate(table, actions):
-    """The table (list of (svc, dests)) after actions: the diff's 'after' in check mode too."""
-    out = [(dict(s), [dict(d) for d in ds]) for s, ds in table]
+    """The table (list of (svc, dests)) after actions: the diff's 'after' in check mode too.
+
+    Linear: services and real servers are indexed by key once. A changed entry
+    keeps its place; an added one goes last. Entries no action touches are the
+    input's own dicts (not copied); table itself is not changed.
+    """
+    out = dict((service_key(s), (dict(s), dict((dest_key(d), d) for d in ds))) for s, ds in table)
+    copied = set()
     for verb, svc, dest in actions:
-        idx = [i for i, (s, _dests) in enumerate(out) if service_key(s) == service_key(svc)]
+        if verb == "flush":
+            out.clear()
+            continue
+        key = service_key(svc)
         if verb == "add-service":
-            out.append((dict(svc), []))
+            out[key] = (dict(svc), {})
+            copied.add(key)
         elif verb == "edit-service":
-            out[idx[0]] = (dict(svc), out[idx[0]][1])
+            out[key] = (dict(svc), out[key][1])
         elif verb == "delete-service":
-            del out[idx[0]]
+            del out[key]
         else:
-            dests = out[idx[0]][1]
-            keep = [d for d in dests if dest_key(d) != dest_key(dest)]
-            if verb != "delete-dest":
-                pos = [i for i, d in enumerate(dests) if dest_key(d) == dest_key(dest)]
-                keep.insert(pos[0] if pos else len(keep), dict(dest))
-            out[idx[0]] = (out[idx[0]][0], keep)
-    return out
+            dests = out[key][1]
+            if key not in copied:  # the caller's dest dicts stay untouched
+                dests = dict(dests)
+                out[key] = (out[key][0], dests)
+                copied.add(key)
+            if verb == "delete-dest":
+                del dests[dest_key(dest)]
+            else:
+                dests[dest_key(dest)] = dict(dest)
+    return [(s, list(ds.values())) for s, ds in out.values()]
 
 
 def select(table, keys):
     """Only the services whose key is in keys (the entries a change affects)."""
+    keys = set(keys)
     return [(s, d) for s, d in table if service_key(s) in keys]

@@ -1,12 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: lvs.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""IPVS through generic netlink (family "IPVS"), on pyroute2's netlink machinery.
+"""IPVS through generic netlink (family "IPVS"), encoded here with socket and struct.
 
-We declare the IPVS messages ourselves instead of using pyroute2.IPVS: the
-distributions' pyroute2 (Debian 12: 0.7.2) has no IPVS class, and none has the
-daemon and timeout commands. The attribute layout follows
-include/uapi/linux/ip_vs.h. Works with pyroute2 0.7.x and 0.9.x.
+The few IPVS messages are encoded and decoded directly (attribute layout of
+include/uapi/linux/ip_vs.h) instead of through pyroute2: importing pyroute2
+pulls in its iproute, ndb and ipdb packages with asyncio and unittest.mock,
+about a second per module run on a small director, and its attribute
+machinery costs about a millisecond per message. No third-party library is
+needed; the modules behave the same with any pyroute2 installed or none.
+
+Writes can go in batches (apply_batch): many requests with NLM_F_ACK in one
+send, each acknowledgement mapped back to its request by sequence number.
+Reads decode only the attributes the table uses, and every socket receives
+into one buffer of its own (a fresh buffer per message made reading 1,000
+services x 10 real servers take 0.9 s instead of 0.12 s in the lab).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -14,22 +22,15 @@ __metaclass__ = type
 
 import errno
 import ipaddress
+import os
 import socket
 import struct
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
 
-try:
-    from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, genlmsg, nla
-    from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.netlink.generic import GenericNetlinkSocket
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
-except ImportError as exc:  # reported by the modules through missing_required_lib
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = exc
-    genlmsg = nla = object
-    GenericNetlinkSocket = object
+# Kept for ipvs_common.connect: nothing here needs pyroute2 any more.
+HAS_PYROUTE2 = True
+PYROUTE2_IMPORT_ERROR = None
 
 GENL_NAME = "IPVS"
 GENL_VERSION = 1
@@ -40,111 +41,108 @@ CMD = {
     "NEW_DAEMON": 9, "DEL_DAEMON": 10, "GET_DAEMON": 11,
     "SET_CONFIG": 12, "GET_CONFIG": 13, "GET_INFO": 15, "ZERO": 16, "FLUSH": 17,
 }
+CMD_NAMES = dict((v, k) for k, v in CMD.items())
 DAEMON_STATES = {"master": 1, "backup": 2}
+
+# netlink(7)
+NETLINK_GENERIC = 16
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLM_F_REQUEST = 0x1
+NLM_F_MULTI = 0x2
+NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
+NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED, NLA_F_NET_BYTEORDER
+GENL_ID_CTRL = 0x10
+CTRL_CMD_GETFAMILY = 3
+CTRL_ATTR_FAMILY_ID = 1
+CTRL_ATTR_FAMILY_NAME = 2
+SOL_NETLINK = 270
+NETLINK_CAP_ACK = 10
+SO_RCVBUFFORCE = 33
+SO_SNDBUFFORCE = 32
+
+_NLMSGHDR = struct.Struct("=IHHII")
+_GENLHDR = struct.Struct("=BBH")
+_NLA = struct.Struct("=HH")
+_U16 = struct.Struct("=H")
+_U32 = struct.Struct("=I")
+_BE16 = struct.Struct(">H")
+_I32 = struct.Struct("=i")
+
+# IPVS_CMD_ATTR_*
+A_SERVICE, A_DEST, A_DAEMON, A_TIMEOUT_TCP, A_TIMEOUT_TCP_FIN, A_TIMEOUT_UDP = 1, 2, 3, 4, 5, 6
+# IPVS_SVC_ATTR_*
+S_AF, S_PROTOCOL, S_ADDR, S_PORT, S_FWMARK, S_SCHED_NAME, S_FLAGS, S_TIMEOUT, S_NETMASK, S_STATS, \
+    S_PE_NAME, S_STATS64 = range(1, 13)
+# IPVS_DEST_ATTR_*
+D_ADDR, D_PORT, D_FWD_METHOD, D_WEIGHT, D_U_THRESH, D_L_THRESH, D_ACTIVE_CONNS, D_INACT_CONNS, \
+    D_PERSIST_CONNS, D_STATS, D_ADDR_FAMILY, D_STATS64, D_TUN_TYPE, D_TUN_PORT, D_TUN_FLAGS = range(1, 16)
+# IPVS_DAEMON_ATTR_*
+DM_STATE, DM_MCAST_IFN, DM_SYNC_ID = 1, 2, 3
+STATS_NAMES = (None, "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps",
+               "inbps", "outbps")
+
+BATCH = 256  # requests per send in apply_batch
+RECV_BUFFER = 1 << 16  # the kernel sends netlink dumps in datagrams of at most 32 KiB
 
 
 class IPVSError(Exception):
-    pass
+    def __init__(self, msg, code=None):
+        Exception.__init__(self, msg)
+        self.code = code
 
 
-if HAS_PYROUTE2:
-    _STATS = (
-        ("IPVS_STATS_ATTR_UNSPEC", "none"),
-        ("IPVS_STATS_ATTR_CONNS", "uint32"),
-        ("IPVS_STATS_ATTR_INPKTS", "uint32"),
-        ("IPVS_STATS_ATTR_OUTPKTS", "uint32"),
-        ("IPVS_STATS_ATTR_INBYTES", "uint64"),
-        ("IPVS_STATS_ATTR_OUTBYTES", "uint64"),
-        ("IPVS_STATS_ATTR_CPS", "uint32"),
-        ("IPVS_STATS_ATTR_INPPS", "uint32"),
-        ("IPVS_STATS_ATTR_OUTPPS", "uint32"),
-        ("IPVS_STATS_ATTR_INBPS", "uint32"),
-        ("IPVS_STATS_ATTR_OUTBPS", "uint32"),
-    )
-    _STATS64 = tuple((name, "none" if kind == "none" else "uint64") for name, kind in _STATS)
+# ---------------------------------------------------------------- attributes
 
-    class _Stats(nla):
-        nla_map = _STATS
+def nla(kind, payload):
+    """One netlink attribute, padded to 4 bytes."""
+    length = 4 + len(payload)
+    return _NLA.pack(length, kind) + payload + b"\0" * (-length & 3)
 
-    class _Stats64(nla):
-        nla_map = _STATS64
 
-    class ipvs_msg(genlmsg):
-        prefix = "IPVS_CMD_ATTR_"
-        nla_map = (
-            ("IPVS_CMD_ATTR_UNSPEC", "none"),
-            ("IPVS_CMD_ATTR_SERVICE", "service"),
-            ("IPVS_CMD_ATTR_DEST", "dest"),
-            ("IPVS_CMD_ATTR_DAEMON", "daemon"),
-            ("IPVS_CMD_ATTR_TIMEOUT_TCP", "uint32"),
-            ("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", "uint32"),
-            ("IPVS_CMD_ATTR_TIMEOUT_UDP", "uint32"),
-        )
+def nla_u16(kind, value):
+    return nla(kind, _U16.pack(value))
 
-        class service(nla):
-            prefix = "IPVS_SVC_ATTR_"
-            nla_map = (
-                ("IPVS_SVC_ATTR_UNSPEC", "none"),
-                ("IPVS_SVC_ATTR_AF", "uint16"),
-                ("IPVS_SVC_ATTR_PROTOCOL", "uint16"),
-                ("IPVS_SVC_ATTR_ADDR", "cdata"),
-                ("IPVS_SVC_ATTR_PORT", "be16"),
-                ("IPVS_SVC_ATTR_FWMARK", "uint32"),
-                ("IPVS_SVC_ATTR_SCHED_NAME", "asciiz"),
-                ("IPVS_SVC_ATTR_FLAGS", "cdata"),
-                ("IPVS_SVC_ATTR_TIMEOUT", "uint32"),
-                ("IPVS_SVC_ATTR_NETMASK", "cdata"),
-                ("IPVS_SVC_ATTR_STATS", "stats"),
-                ("IPVS_SVC_ATTR_PE_NAME", "asciiz"),
-                ("IPVS_SVC_ATTR_STATS64", "stats64"),
-            )
-            stats = _Stats
-            stats64 = _Stats64
 
-        class dest(nla):
-            prefix = "IPVS_DEST_ATTR_"
-            nla_map = (
-                ("IPVS_DEST_ATTR_UNSPEC", "none"),
-                ("IPVS_DEST_ATTR_ADDR", "cdata"),
-                ("IPVS_DEST_ATTR_PORT", "be16"),
-                ("IPVS_DEST_ATTR_FWD_METHOD", "uint32"),
-                ("IPVS_DEST_ATTR_WEIGHT", "uint32"),
-                ("IPVS_DEST_ATTR_U_THRESH", "uint32"),
-                ("IPVS_DEST_ATTR_L_THRESH", "uint32"),
-                ("IPVS_DEST_ATTR_ACTIVE_CONNS", "uint32"),
-                ("IPVS_DEST_ATTR_INACT_CONNS", "uint32"),
-                ("IPVS_DEST_ATTR_PERSIST_CONNS", "uint32"),
-                ("IPVS_DEST_ATTR_STATS", "stats"),
-                ("IPVS_DEST_ATTR_ADDR_FAMILY", "uint16"),
-                ("IPVS_DEST_ATTR_STATS64", "stats64"),
-                ("IPVS_DEST_ATTR_TUN_TYPE", "uint8"),
-                ("IPVS_DEST_ATTR_TUN_PORT", "be16"),
-                ("IPVS_DEST_ATTR_TUN_FLAGS", "uint16"),
-            )
-            stats = _Stats
-            stats64 = _Stats64
+def nla_u32(kind, value):
+    return nla(kind, _U32.pack(value))
 
-        class daemon(nla):
-            prefix = "IPVS_DAEMON_ATTR_"
-            nla_map = (
-                ("IPVS_DAEMON_ATTR_UNSPEC", "none"),
-                ("IPVS_DAEMON_ATTR_STATE", "uint32"),
-                ("IPVS_DAEMON_ATTR_MCAST_IFN", "asciiz"),
-                ("IPVS_DAEMON_ATTR_SYNC_ID", "uint32"),
-                ("IPVS_DAEMON_ATTR_SYNC_MAXLEN", "uint16"),
-                ("IPVS_DAEMON_ATTR_MCAST_GROUP", "cdata"),
-                ("IPVS_DAEMON_ATTR_MCAST_GROUP6", "cdata"),
-                ("IPVS_DAEMON_ATTR_MCAST_PORT", "uint16"),
-                ("IPVS_DAEMON_ATTR_MCAST_TTL", "uint8"),
-            )
 
-    class ipvs_info_msg(genlmsg):
-        prefix = "IPVS_INFO_ATTR_"
-        nla_map = (
-            ("IPVS_INFO_ATTR_UNSPEC", "none"),
-            ("IPVS_INFO_ATTR_VERSION", "uint32"),
-            ("IPVS_INFO_ATTR_CONN_TAB_SIZE", "uint32"),
-        )
+def nla_be16(kind, value):
+    return nla(kind, _BE16.pack(value))
+
+
+def nla_str(kind, value):
+    return nla(kind, value.encode() + b"\0")
+
+
+def parse_attrs(data, offset=0, end=None, wanted=None):
+    """{type: payload bytes} of the attributes in data[offset:end] (only those in wanted, if given)."""
+    out = {}
+    end = len(data) if end is None else end
+    unpack = _NLA.unpack_from
+    while offset + 4 <= end:
+        length, kind = unpack(data, offset)
+        if length < 4:
+            break
+        kind &= NLA_TYPE_MASK
+        if wanted is None or kind in wanted:
+            out[kind] = data[offset + 4:offset + length]
+        offset += (length + 3) & ~3
+    return out
+
+
+def _u16(raw):
+    return _U16.unpack(raw[:2])[0]
+
+
+def _u32(raw):
+    return _U32.unpack(raw[:4])[0]
+
+
+def _be16(raw):
+    return _BE16.unpack(raw[:2])[0]
 
 
 def _family(name):
@@ -153,156 +151,290 @@ def _family(name):
 
 def _addr_bytes(address):
     # union nf_inet_addr: 16 bytes, IPv4 in the first four.
-    return ipaddress.ip_address(address).packed.ljust(16, b"\0")
+    if ":" in address:
+        return socket.inet_pton(socket.AF_INET6, address)
+    return socket.inet_pton(socket.AF_INET, address) + b"\0" * 12
 
 
 def _addr_text(raw, af):
     if af == socket.AF_INET6:
-        return str(ipaddress.IPv6Address(raw[:16]))
-    return str(ipaddress.IPv4Address(raw[:4]))
-
-
-def _attrs(msg):
-    return dict((a[0], a[1]) for a in msg.get("attrs", []))
-
-
-def _stats(node):
-    """Counters and rates of a service or destination (stats64 when present)."""
-    attrs = _attrs(node)
-    raw = attrs.get("IPVS_SVC_ATTR_STATS64") or attrs.get("IPVS_DEST_ATTR_STATS64") \
-        or attrs.get("IPVS_SVC_ATTR_STATS") or attrs.get("IPVS_DEST_ATTR_STATS")
-    out = {}
-    if raw is None:
-        return out
-    for key, value in _attrs(raw).items():
-        if key != "IPVS_STATS_ATTR_UNSPEC":
-            out[key.replace("IPVS_STATS_ATTR_", "").lower()] = value
-    return out
+        return socket.inet_ntop(socket.AF_INET6, raw[:16])
+    return socket.inet_ntop(socket.AF_INET, raw[:4])
 
 
 def service_attrs(svc, full=True):
-    """Netlink attributes of a service: the key, plus its settings when full."""
-    attrs = [("IPVS_SVC_ATTR_AF", _family(svc["family"]))]
+    """The IPVS_CMD_ATTR_SERVICE attribute of a service: its key, plus its settings when full."""
+    parts = [nla_u16(S_AF, _family(svc["family"]))]
     if svc.get("fwmark"):
-        attrs.append(("IPVS_SVC_ATTR_FWMARK", svc["fwmark"]))
+        parts.append(nla_u32(S_FWMARK, svc["fwmark"]))
     else:
-        attrs += [("IPVS_SVC_ATTR_PROTOCOL", model.PROTOCOLS[svc["protocol"]]),
-                  ("IPVS_SVC_ATTR_ADDR", _addr_bytes(svc["address"])),
-                  ("IPVS_SVC_ATTR_PORT", svc["port"])]
-    if not full:
-        return attrs
-    flags = 0
-    if svc["persistence"]:
-        flags |= model.SVC_F_PERSISTENT
-    if svc["one_packet"]:
-        flags |= model.SVC_F_ONEPACKET
-    for flag in svc["sched_flags"]:
-        flags |= model.SCHED_FLAGS[flag][1]
-    mask = 0xFFFFFFFF
-    if svc["family"] == "ipv4":
-        netmask = ipaddress.IPv4Address(svc["netmask"]).packed  # network order, as the kernel keeps it
-    else:
-        netmask = struct.pack("=I", svc["netmask"])
-    attrs += [("IPVS_SVC_ATTR_SCHED_NAME", svc["scheduler"]),
-              ("IPVS_SVC_ATTR_FLAGS", struct.pack("=II", flags, mask)),
-              ("IPVS_SVC_ATTR_TIMEOUT", svc["persistence"] or model.DEFAULT_PERSISTENCE),
-              ("IPVS_SVC_ATTR_NETMASK", netmask)]
-    return attrs
+        parts += [nla_u16(S_PROTOCOL, model.PROTOCOLS[svc["protocol"]]),
+                  nla(S_ADDR, _addr_bytes(svc["address"])),
+                  nla_be16(S_PORT, svc["port"])]
+    if full:
+        flags = 0
+        if svc["persistence"]:
+            flags |= model.SVC_F_PERSISTENT
+        if svc["one_packet"]:
+            flags |= model.SVC_F_ONEPACKET
+        for flag in svc["sched_flags"]:
+            flags |= model.SCHED_FLAGS[flag][1]
+        if svc["family"] == "ipv4":
+            netmask = ipaddress.IPv4Address(svc["netmask"]).packed  # network order, as the kernel keeps it
+        else:
+            netmask = _U32.pack(svc["netmask"])
+        parts += [nla_str(S_SCHED_NAME, svc["scheduler"]),
+                  nla(S_FLAGS, struct.pack("=II", flags, 0xFFFFFFFF)),
+                  nla_u32(S_TIMEOUT, svc["persistence"] or model.DEFAULT_PERSISTENCE),
+                  nla(S_NETMASK, netmask)]
+    return nla(A_SERVICE, b"".join(parts))
 
 
-def dest_attrs(dest, svc, full=True):
-    af = socket.AF_INET6 if ":" in dest["address"] else socket.AF_INET
-    attrs = [("IPVS_DEST_ATTR_ADDR", _addr_bytes(dest["address"])),
-             ("IPVS_DEST_ATTR_PORT", dest["port"])]
-    if not full:
-        return attrs
-    attrs += [("IPVS_DEST_ATTR_FWD_METHOD", model.FORWARD[dest["forward"]]),
-              ("IPVS_DEST_ATTR_WEIGHT", dest["weight"]),
-              ("IPVS_DEST_ATTR_U_THRESH", dest["upper_threshold"]),
-              ("IPVS_DEST_ATTR_L_THRESH", dest["lower_threshold"]),
-              ("IPVS_DEST_ATTR_ADDR_FAMILY", af)]
-    if dest["forward"] == "tunnel":
-        attrs.append(("IPVS_DEST_ATTR_TUN_TYPE", model.TUN_TYPES[dest["tun_type"]]))
-        if dest["tun_port"]:
-            attrs.append(("IPVS_DEST_ATTR_TUN_PORT", dest["tun_port"]))
-        if dest["tun_flags"]:
-            attrs.append(("IPVS_DEST_ATTR_TUN_FLAGS", model.TUN_FLAGS[dest["tun_flags"]]))
-    return attrs
+def dest_attrs(dest, full=True):
+    """The IPVS_CMD_ATTR_DEST attribute of a real server."""
+    parts = [nla(D_ADDR, _addr_bytes(dest["address"])), nla_be16(D_PORT, dest["port"])]
+    if full:
+        af = socket.AF_INET6 if ":" in dest["address"] else socket.AF_INET
+        parts += [nla_u32(D_FWD_METHOD, model.FORWARD[dest["forward"]]),
+                  nla_u32(D_WEIGHT, dest["weight"]),
+                  nla_u32(D_U_THRESH, dest["upper_threshold"]),
+                  nla_u32(D_L_THRESH, dest["lower_threshold"]),
+                  nla_u16(D_ADDR_FAMILY, af)]
+        if dest["forward"] == "tunnel":
+            parts.append(nla(D_TUN_TYPE, struct.pack("=B", model.TUN_TYPES[dest["tun_type"]])))
+            if dest["tun_port"]:
+                parts.append(nla_be16(D_TUN_PORT, dest["tun_port"]))
+            if dest["tun_flags"]:
+                parts.append(nla_u16(D_TUN_FLAGS, model.TUN_FLAGS[dest["tun_flags"]]))
+    return nla(A_DEST, b"".join(parts))
 
 
-def parse_service(node):
-    a = _attrs(node)
-    af = a.get("IPVS_SVC_ATTR_AF", socket.AF_INET)
+def action_request(action, keys=None):
+    """(command, attribute bytes) of a planned action.
+
+    keys: a dict kept by the caller to encode each service's key once.
+    """
+    verb, svc, dest = action
+    if keys is not None and verb.endswith("-dest"):
+        key = model.service_key(svc)
+        svc_key = keys.get(key)
+        if svc_key is None:
+            svc_key = keys[key] = service_attrs(svc, full=False)
+        if verb == "delete-dest":
+            return CMD["DEL_DEST"], svc_key + dest_attrs(dest, full=False)
+        return CMD["NEW_DEST" if verb == "add-dest" else "SET_DEST"], svc_key + dest_attrs(dest)
+    if verb == "add-service":
+        return CMD["NEW_SERVICE"], service_attrs(svc)
+    if verb == "edit-service":
+        return CMD["SET_SERVICE"], service_attrs(svc)
+    if verb == "delete-service":
+        return CMD["DEL_SERVICE"], service_attrs(svc, full=False)
+    if verb == "add-dest":
+        return CMD["NEW_DEST"], service_attrs(svc, full=False) + dest_attrs(dest)
+    if verb == "edit-dest":
+        return CMD["SET_DEST"], service_attrs(svc, full=False) + dest_attrs(dest)
+    if verb == "delete-dest":
+        return CMD["DEL_DEST"], service_attrs(svc, full=False) + dest_attrs(dest, full=False)
+    if verb == "flush":
+        return CMD["FLUSH"], b""
+    raise IPVSError("unknown action %r" % (verb,))
+
+
+def _stats(a, stats64, stats32):
+    raw = a.get(stats64)
+    wide = raw is not None
+    if raw is None:
+        raw = a.get(stats32)
+    out = {}
+    if raw is None:
+        return out
+    for kind, value in parse_attrs(raw).items():
+        if 0 < kind < len(STATS_NAMES):
+            out[STATS_NAMES[kind]] = struct.unpack("=Q", value[:8])[0] if (wide or kind in (4, 5)) \
+                else _u32(value)
+    return out
+
+
+def parse_service(raw, with_stats=False):
+    a = parse_attrs(raw)
+    af = _u16(a[S_AF]) if S_AF in a else socket.AF_INET
     family = "ipv6" if af == socket.AF_INET6 else "ipv4"
-    flags = struct.unpack("=II", a["IPVS_SVC_ATTR_FLAGS"][:8])[0]
+    flags = _u32(a[S_FLAGS]) if S_FLAGS in a else 0
     svc = {"family": family, "fwmark": None, "protocol": None, "address": None, "port": None}
-    if a.get("IPVS_SVC_ATTR_FWMARK"):
-        svc["fwmark"] = a["IPVS_SVC_ATTR_FWMARK"]
+    fwmark = _u32(a[S_FWMARK]) if S_FWMARK in a else 0
+    if fwmark:
+        svc["fwmark"] = fwmark
     else:
-        svc["protocol"] = model.PROTOCOL_NAMES.get(a.get("IPVS_SVC_ATTR_PROTOCOL"), str(a.get("IPVS_SVC_ATTR_PROTOCOL")))
-        svc["address"] = _addr_text(a["IPVS_SVC_ATTR_ADDR"], af)
-        svc["port"] = a["IPVS_SVC_ATTR_PORT"]
-    sched = a.get("IPVS_SVC_ATTR_SCHED_NAME", "")
-    raw_mask = a.get("IPVS_SVC_ATTR_NETMASK", b"\xff\xff\xff\xff")
+        proto = _u16(a[S_PROTOCOL]) if S_PROTOCOL in a else 0
+        svc["protocol"] = model.PROTOCOL_NAMES.get(proto, str(proto))
+        svc["address"] = _addr_text(a[S_ADDR], af)
+        svc["port"] = _be16(a[S_PORT]) if S_PORT in a else 0
+    sched = a[S_SCHED_NAME].rstrip(b"\0").decode() if S_SCHED_NAME in a else ""
+    raw_mask = a.get(S_NETMASK, b"\xff\xff\xff\xff")
     if family == "ipv4":
-        netmask = str(ipaddress.IPv4Address(raw_mask[:4]))
+        netmask = socket.inet_ntop(socket.AF_INET, raw_mask[:4])
     else:
-        netmask = struct.unpack("=I", raw_mask[:4])[0]
+        netmask = _u32(raw_mask)
+    sched_flags = []
+    if flags & model.SVC_F_SCHED_MASK:
+        sched_flags = sorted(name for name, (owner, bit) in model.SCHED_FLAGS.items()
+                             if owner == sched and flags & bit)
     svc.update({
         "scheduler": sched,
-        "sched_flags": sorted(name for name, (owner, bit) in model.SCHED_FLAGS.items()
-                              if owner == sched and flags & bit),
-        "persistence": a.get("IPVS_SVC_ATTR_TIMEOUT", 0) if flags & model.SVC_F_PERSISTENT else 0,
+        "sched_flags": sched_flags,
+        "persistence": _u32(a[S_TIMEOUT]) if flags & model.SVC_F_PERSISTENT and S_TIMEOUT in a else 0,
         "netmask": netmask,
         "one_packet": bool(flags & model.SVC_F_ONEPACKET),
     })
-    if a.get("IPVS_SVC_ATTR_PE_NAME"):
-        svc["pe_name"] = a["IPVS_SVC_ATTR_PE_NAME"]
+    if S_PE_NAME in a and a[S_PE_NAME].rstrip(b"\0"):
+        svc["pe_name"] = a[S_PE_NAME].rstrip(b"\0").decode()
+    if with_stats:
+        svc["stats"] = _stats(a, S_STATS64, S_STATS)
     return svc
 
 
-def parse_dest(node, svc_family):
-    a = _attrs(node)
-    af = a.get("IPVS_DEST_ATTR_ADDR_FAMILY") or _family(svc_family)
-    fwd = a.get("IPVS_DEST_ATTR_FWD_METHOD", 0) & 0x7
+# What the table needs of a real server; counters and statistics only when asked.
+_DEST_TABLE_ATTRS = frozenset((D_ADDR, D_PORT, D_FWD_METHOD, D_WEIGHT, D_U_THRESH, D_L_THRESH, D_ADDR_FAMILY,
+                               D_TUN_TYPE, D_TUN_PORT, D_TUN_FLAGS))
+
+
+def parse_dest(raw, svc_family, with_counters=False):
+    a = parse_attrs(raw, wanted=None if with_counters else _DEST_TABLE_ATTRS)
+    af = _u16(a[D_ADDR_FAMILY]) if D_ADDR_FAMILY in a else _family(svc_family)
+    fwd = (_u32(a[D_FWD_METHOD]) if D_FWD_METHOD in a else 0) & 0x7
+    forward = model.FORWARD_NAMES.get(fwd, "local" if fwd == 1 else str(fwd))
     dest = {
-        "address": _addr_text(a["IPVS_DEST_ATTR_ADDR"], af),
-        "port": a.get("IPVS_DEST_ATTR_PORT", 0),
-        "forward": model.FORWARD_NAMES.get(fwd, "local" if fwd == 1 else str(fwd)),
-        "weight": a.get("IPVS_DEST_ATTR_WEIGHT", 0),
-        "upper_threshold": a.get("IPVS_DEST_ATTR_U_THRESH", 0),
-        "lower_threshold": a.get("IPVS_DEST_ATTR_L_THRESH", 0),
+        "address": _addr_text(a[D_ADDR], af),
+        "port": _be16(a[D_PORT]) if D_PORT in a else 0,
+        "forward": forward,
+        "weight": _u32(a[D_WEIGHT]) if D_WEIGHT in a else 0,
+        "upper_threshold": _u32(a[D_U_THRESH]) if D_U_THRESH in a else 0,
+        "lower_threshold": _u32(a[D_L_THRESH]) if D_L_THRESH in a else 0,
         "tun_type": None, "tun_port": None, "tun_flags": None,
     }
-    if dest["forward"] == "tunnel":
-        dest["tun_type"] = model.TUN_TYPE_NAMES.get(a.get("IPVS_DEST_ATTR_TUN_TYPE", 0), "ipip")
-        dest["tun_port"] = a.get("IPVS_DEST_ATTR_TUN_PORT") or None
+    if forward == "tunnel":
+        dest["tun_type"] = model.TUN_TYPE_NAMES.get(a[D_TUN_TYPE][0] if D_TUN_TYPE in a else 0, "ipip")
+        dest["tun_port"] = (_be16(a[D_TUN_PORT]) if D_TUN_PORT in a else 0) or None
         if dest["tun_type"] in ("gue", "gre"):
-            dest["tun_flags"] = model.TUN_FLAG_NAMES.get(a.get("IPVS_DEST_ATTR_TUN_FLAGS", 0), "nocsum")
+            dest["tun_flags"] = model.TUN_FLAG_NAMES.get(_u16(a[D_TUN_FLAGS]) if D_TUN_FLAGS in a else 0,
+                                                         "nocsum")
+    if with_counters:
+        dest.update({"active_connections": _u32(a[D_ACTIVE_CONNS]) if D_ACTIVE_CONNS in a else 0,
+                     "inactive_connections": _u32(a[D_INACT_CONNS]) if D_INACT_CONNS in a else 0,
+                     "persistent_connections": _u32(a[D_PERSIST_CONNS]) if D_PERSIST_CONNS in a else 0,
+                     "stats": _stats(a, D_STATS64, D_STATS)})
     return dest
 
 
-def parse_dest_counters(node):
-    a = _attrs(node)
-    return {"active_connections": a.get("IPVS_DEST_ATTR_ACTIVE_CONNS", 0),
-            "inactive_connections": a.get("IPVS_DEST_ATTR_INACT_CONNS", 0),
-            "persistent_connections": a.get("IPVS_DEST_ATTR_PERSIST_CONNS", 0),
-            "stats": _stats(node)}
+def _errtext(code):
+    if code in errno.errorcode:
+        return "%s (%s)" % (errno.errorcode[code], os.strerror(code))
+    return "error %d" % code
+
+
+# ---------------------------------------------------------------- socket
+
+class _Socket(object):
+    """A generic netlink socket with its own sequence numbers."""
+
+    def __init__(self, family_id=None):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        try:
+            self.sock.bind((0, 0))
+            for opt, size in ((SO_SNDBUFFORCE, 1 << 20), (SO_RCVBUFFORCE, 4 << 20)):
+                try:
+                    self.sock.setsockopt(socket.SOL_SOCKET, opt, size)
+                except (OSError, socket.error):
+                    pass
+            try:  # error acknowledgements without a copy of the request
+                self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
+            except (OSError, socket.error):
+                pass
+        except Exception:
+            self.sock.close()
+            raise
+        self.seq = 0
+        self.family_id = family_id
+        # One receive buffer for the socket's life: a buffer per recv() (of the size a dump
+        # may need) costs an allocation and page faults on every message, thousands per table.
+        self.buf = bytearray(RECV_BUFFER)
+        self.view = memoryview(self.buf)
+
+    def close(self):
+        self.sock.close()
+
+    def message(self, msg_type, cmd, attrs, flags):
+        self.seq += 1
+        length = _NLMSGHDR.size + _GENLHDR.size + len(attrs)
+        return self.seq, (_NLMSGHDR.pack(length, msg_type, flags, self.seq, 0)
+                          + _GENLHDR.pack(cmd, GENL_VERSION, 0) + attrs)
+
+    def send(self, data):
+        try:
+            self.sock.send(data)
+        except (OSError, socket.error) as exc:
+            raise IPVSError("netlink send: %s" % exc, getattr(exc, "errno", None))
+
+    def messages(self):
+        """The netlink messages of one datagram: (type, flags, seq, payload offset, end, data)."""
+        try:
+            size = self.sock.recv_into(self.buf)
+            data = self.view[:size].tobytes()
+        except (OSError, socket.error) as exc:  # ENOBUFS: the kernel dropped replies
+            raise IPVSError("netlink receive: %s" % exc, getattr(exc, "errno", None))
+        offset = 0
+        out = []
+        while offset + _NLMSGHDR.size <= len(data):
+            length, kind, flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
+            if length < _NLMSGHDR.size:
+                break
+            out.append((kind, flags, seq, offset + _NLMSGHDR.size, offset + length, data))
+            offset += (length + 3) & ~3
+        return out
+
+    def request(self, cmd, attrs=b"", dump=False, msg_type=None):
+        """One request; returns the attribute dicts of its replies (a dump's messages)."""
+        seq, data = self.message(self.family_id if msg_type is None else msg_type, cmd, attrs,
+                                 NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK))
+        self.send(data)
+        return self.replies(seq)
+
+    def replies(self, seq):
+        out = []
+        while True:
+            for kind, flags, mseq, start, end, data in self.messages():
+                if mseq != seq:
+                    continue
+                if kind == NLMSG_ERROR:
+                    code = -_I32.unpack_from(data, start)[0]
+                    if code:
+                        raise IPVSError(_errtext(code), code)
+                    return out
+                if kind == NLMSG_DONE:
+                    return out
+                out.append(parse_attrs(data, start + _GENLHDR.size, end))
+                if not flags & NLM_F_MULTI:
+                    return out
 
 
 class IPVS(object):
     """One netlink session with the kernel's IPVS (in this network namespace)."""
 
     def __init__(self):
-        self.sock = GenericNetlinkSocket()
         try:
-            self.sock.bind(GENL_NAME, ipvs_msg)
-        except NetlinkError as exc:
-            self.sock.close()
+            self.nl = _Socket()
+        except (OSError, socket.error) as exc:
+            raise IPVSError("cannot open a generic netlink socket: %s" % exc)
+        try:
+            reply = self.nl.request(CTRL_CMD_GETFAMILY, nla_str(CTRL_ATTR_FAMILY_NAME, GENL_NAME),
+                                    msg_type=GENL_ID_CTRL)
+        except IPVSError as exc:
+            self.nl.close()
             raise IPVSError("the kernel has no IPVS generic netlink family (is the ip_vs module loaded?): %s" % exc)
+        self.nl.family_id = _u16(reply[0][CTRL_ATTR_FAMILY_ID])
 
     def close(self):
-        self.sock.close()
+        self.nl.close()
 
     def __enter__(self):
         return self
@@ -310,107 +442,144 @@ class IPVS(object):
     def __exit__(self, *exc):
         self.close()
 
-    def _request(self, cmd, attrs, dump=False):
-        msg = ipvs_msg()
-        msg["cmd"] = CMD[cmd]
-        msg["version"] = GENL_VERSION
-        msg["attrs"] = attrs
-        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
+    def _request(self, cmd, attrs=b"", dump=False):
         try:
-            return list(self.sock.nlm_request(msg, msg_type=self.sock.prid, msg_flags=flags))
-        except NetlinkError as exc:
-            raise IPVSError("IPVS %s failed: %s" % (cmd.lower().replace("_", " "), _errtext(exc)))
+            return self.nl.request(CMD[cmd], attrs, dump=dump)
+        except IPVSError as exc:
+            raise IPVSError("IPVS %s failed: %s" % (cmd.lower().replace("_", " "), exc), exc.code)
 
     # --- reading
     def services(self, with_stats=False):
-        out = []
-        for msg in self._request("GET_SERVICE", [], dump=True):
-            node = msg.get_attr("IPVS_CMD_ATTR_SERVICE")
-            if node is None:
-                continue
-            svc = parse_service(node)
-            if with_stats:
-                svc["stats"] = _stats(node)
-            out.append(svc)
-        return out
+        return [parse_service(m[A_SERVICE], with_stats)
+                for m in self._request("GET_SERVICE", dump=True) if A_SERVICE in m]
 
     def dests(self, svc, with_counters=False):
-        out = []
-        msgs = self._request("GET_DEST", [("IPVS_CMD_ATTR_SERVICE", {"attrs": service_attrs(svc, full=False)})],
-                             dump=True)
-        for msg in msgs:
-            node = msg.get_attr("IPVS_CMD_ATTR_DEST")
-            if node is None:
-                continue
-            dest = parse_dest(node, svc["family"])
-            if with_counters:
-                dest.update(parse_dest_counters(node))
-            out.append(dest)
-        return out
+        return [parse_dest(m[A_DEST], svc["family"], with_counters)
+                for m in self._request("GET_DEST", service_attrs(svc, full=False), dump=True) if A_DEST in m]
 
     def table(self, with_stats=False):
-        return [(svc, self.dests(svc, with_counters=with_stats)) for svc in self.services(with_stats)]
+        """Every service with its real servers: [(svc, [dest])].
+
+        One real-server dump per service, on one socket (netlink runs one dump
+        per socket at a time). Keeping several in flight on several sockets was
+        measured no faster in the lab: 1,000 services x 10 in 0.12-0.13 s with
+        one socket or eight (ipvsadm -S -n: 0.29-0.42 s).
+        """
+        return [(svc, self.dests(svc, with_stats)) for svc in self.services(with_stats)]
 
     def timeouts(self):
-        msgs = self._request("GET_CONFIG", [], dump=False)
-        for msg in msgs:
-            if msg.get_attr("IPVS_CMD_ATTR_TIMEOUT_TCP") is not None:
-                return {"tcp": msg.get_attr("IPVS_CMD_ATTR_TIMEOUT_TCP"),
-                        "tcp_fin": msg.get_attr("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN"),
-                        "udp": msg.get_attr("IPVS_CMD_ATTR_TIMEOUT_UDP")}
+        for a in self._request("GET_CONFIG"):
+            if A_TIMEOUT_TCP in a:
+                return {"tcp": _u32(a[A_TIMEOUT_TCP]), "tcp_fin": _u32(a[A_TIMEOUT_TCP_FIN]),
+                        "udp": _u32(a[A_TIMEOUT_UDP])}
         raise IPVSError("the kernel did not report IPVS timeouts")
 
     def daemons(self):
         out = []
-        for msg in self._request("GET_DAEMON", [], dump=True):
-            node = msg.get_attr("IPVS_CMD_ATTR_DAEMON")
-            if node is None:
+        for m in self._request("GET_DAEMON", dump=True):
+            if A_DAEMON not in m:
                 continue
-            a = _attrs(node)
-            state = a.get("IPVS_DAEMON_ATTR_STATE", 0)
+            a = parse_attrs(m[A_DAEMON])
+            state = _u32(a[DM_STATE]) if DM_STATE in a else 0
             out.append({"state": "master" if state & 1 else "backup",
-                        "interface": a.get("IPVS_DAEMON_ATTR_MCAST_IFN"),
-                        "syncid": a.get("IPVS_DAEMON_ATTR_SYNC_ID", 0)})
+                        "interface": a[DM_MCAST_IFN].rstrip(b"\0").decode() if DM_MCAST_IFN in a else None,
+                        "syncid": _u32(a[DM_SYNC_ID]) if DM_SYNC_ID in a else 0})
         return out
 
     # --- writing
     def apply(self, action):
-        verb, svc, dest = action
-        svc_full = ("IPVS_CMD_ATTR_SERVICE", {"attrs": service_attrs(svc, full=True)})
-        svc_key = ("IPVS_CMD_ATTR_SERVICE", {"attrs": service_attrs(svc, full=False)})
-        if verb == "add-service":
-            self._request("NEW_SERVICE", [svc_full])
-        elif verb == "edit-service":
-            self._request("SET_SERVICE", [svc_full])
-        elif verb == "delete-service":
-            self._request("DEL_SERVICE", [svc_key])
-        elif verb in ("add-dest", "edit-dest"):
-            cmd = "NEW_DEST" if verb == "add-dest" else "SET_DEST"
-            self._request(cmd, [svc_key, ("IPVS_CMD_ATTR_DEST", {"attrs": dest_attrs(dest, svc)})])
-        elif verb == "delete-dest":
-            self._request("DEL_DEST", [svc_key, ("IPVS_CMD_ATTR_DEST", {"attrs": dest_attrs(dest, svc, full=False)})])
-        else:
-            raise IPVSError("unknown action %r" % verb)
+        cmd, attrs = action_request(action)
+        try:
+            self.nl.request(cmd, attrs)
+        except IPVSError as exc:
+            raise IPVSError("IPVS %s failed: %s" % (CMD_NAMES[cmd].lower().replace("_", " "), exc), exc.code)
+
+    def apply_batch(self, actions, batch=BATCH):
+        """Send actions in batches of requests with NLM_F_ACK, in this order.
+
+        Returns (done, errors): indexes of the actions the kernel carried out,
+        and {index: IPVSError} of those it refused. The kernel goes on with the
+        rest of a batch after a refused request; no batch is sent after one
+        with a refusal.
+        """
+        done, errors = [], {}
+        flags = NLM_F_REQUEST | NLM_F_ACK
+        keys = {}
+        for first in range(0, len(actions), batch):
+            by_seq = {}
+            parts = []
+            for i in range(first, min(first + batch, len(actions))):
+                cmd, attrs = action_request(actions[i], keys)
+                seq, data = self.nl.message(self.nl.family_id, cmd, attrs, flags)
+                by_seq[seq] = (i, cmd)
+                parts.append(data)
+            try:
+                self.nl.send(b"".join(parts))
+                while by_seq:
+                    replies = self.nl.messages()
+                    self._acks(replies, by_seq, done, errors)
+            except IPVSError as exc:
+                # Outcome unknown for what was not acknowledged: reported as refused.
+                for i, _cmd in by_seq.values():
+                    errors[i] = IPVSError("no acknowledgement (%s)" % exc, exc.code)
+            if errors:
+                break
+        done.sort()
+        return done, errors
+
+    @staticmethod
+    def _acks(replies, by_seq, done, errors):
+        for kind, _flags, seq, start, _end, data in replies:
+            if kind != NLMSG_ERROR or seq not in by_seq:
+                continue
+            i, cmd = by_seq.pop(seq)
+            code = -_I32.unpack_from(data, start)[0]
+            if code:
+                what = CMD_NAMES[cmd].lower().replace("_", " ")
+                errors[i] = IPVSError("IPVS %s failed: %s" % (what, _errtext(code)), code)
+            else:
+                done.append(i)
+
+    def flush(self):
+        self._request("FLUSH")
 
     def set_timeouts(self, tcp, tcp_fin, udp):
         # 0 leaves a timeout as it is (as ipvsadm --set 0 does).
-        self._request("SET_CONFIG", [("IPVS_CMD_ATTR_TIMEOUT_TCP", tcp),
-                                     ("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", tcp_fin),
-                                     ("IPVS_CMD_ATTR_TIMEOUT_UDP", udp)])
+        self._request("SET_CONFIG", nla_u32(A_TIMEOUT_TCP, tcp) + nla_u32(A_TIMEOUT_TCP_FIN, tcp_fin)
+                      + nla_u32(A_TIMEOUT_UDP, udp))
 
     def start_daemon(self, state, interface, syncid):
-        self._request("NEW_DAEMON", [("IPVS_CMD_ATTR_DAEMON", {"attrs": [
-            ("IPVS_DAEMON_ATTR_STATE", DAEMON_STATES[state]),
-            ("IPVS_DAEMON_ATTR_MCAST_IFN", interface),
-            ("IPVS_DAEMON_ATTR_SYNC_ID", syncid)]})])
+        self._request("NEW_DAEMON", nla(A_DAEMON, nla_u32(DM_STATE, DAEMON_STATES[state])
+                                        + nla_str(DM_MCAST_IFN, interface) + nla_u32(DM_SYNC_ID, syncid)))
 
     def stop_daemon(self, state):
-        self._request("DEL_DAEMON", [("IPVS_CMD_ATTR_DAEMON", {"attrs": [
-            ("IPVS_DAEMON_ATTR_STATE", DAEMON_STATES[state])]})])
+        self._request("DEL_DAEMON", nla(A_DAEMON, nla_u32(DM_STATE, DAEMON_STATES[state])))
 
 
-def _errtext(exc):
-    code = exc.code if hasattr(exc, "code") else None
-    if code in errno.errorcode:
-        return "%s (%s)" % (errno.errorcode[code], exc)
-    return str(exc)
+# ---------------------------------------------------------------- host
+
+def available_schedulers():
+    """Schedulers this kernel can load, or None when that cannot be told.
+
+    A scheduler is available when its module is loaded (/sys/module/ip_vs_NAME),
+    built in, or installed (modules.builtin, modules.dep of the running kernel).
+    """
+    release = os.uname()[2]
+    names = set()
+    seen = False
+    for path in ("/lib/modules/%s/modules.builtin" % release, "/lib/modules/%s/modules.dep" % release):
+        try:
+            with open(path) as f:
+                text = f.read()
+        except (IOError, OSError):
+            continue
+        seen = True
+        for sched in model.SCHEDULERS:
+            if "/ip_vs_%s.ko" % sched in text:
+                names.add(sched)
+    if not seen:
+        return None
+    for sched in model.SCHEDULERS:
+        if os.path.isdir("/sys/module/ip_vs_%s" % sched):
+            names.add(sched)
+    return names

@@ -51,6 +51,7 @@ rules:
 """
 
 import os
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -81,10 +82,17 @@ def main():
         before = ""
     changed = before != rules
     if changed and not module.check_mode:
-        tmp = path + ".lvs-cluster.tmp"
-        with open(tmp, "w") as f:
-            f.write(rules)
-        module.atomic_move(tmp, path)
+        # A temp file of its own next to the target (two runs never share one), on disk before the rename.
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or "/")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(rules)
+                f.flush()
+                os.fsync(f.fileno())
+            module.atomic_move(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     file_args = module.load_file_common_arguments(dict(path=path, mode=module.params["mode"]))
     if os.path.exists(path):
         changed = module.set_fs_attributes_if_different(file_args, changed)

@@ -35,8 +35,19 @@ options:
       - Without it, services and real servers are only added or updated.
     type: bool
     default: false
+  list_actions:
+    description:
+      - Return every action (RV(actions)), one line each. Without it only RV(summary), the
+        number of actions of each kind, is returned (a table of thousands of real servers
+        makes a list of thousands of lines for Ansible to carry).
+    type: bool
+    default: false
 notes:
   - The diff is the whole table in C(ipvsadm-save -n) format.
+  - Unlike C(ipvsadm-restore), which flushes the table before loading the rules, only what
+    differs is changed; services that stay keep their connections and never disappear.
+  - The result's C(invocation) gives the number of services and real servers instead of
+    repeating the whole table (megabytes of JSON for Ansible to censor and parse at scale).
 seealso:
   - module: lvs.cluster.ipvs_service
   - module: lvs.cluster.ipvs_save
@@ -65,9 +76,30 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+summary:
+  description: Number of actions of each kind done (or in check mode to be done).
+  returned: always
+  type: dict
+  sample: {"add-service": 1, "add-dest": 10, "edit-dest": 2, "delete-service": 1}
 actions:
   description: What was (or in check mode would be) done, in order.
-  returned: always
+  returned: when O(list_actions=true)
+  type: list
+  elements: str
+steps_done:
+  description:
+    - On failure, the steps the kernel carried out before it refused one (all undone since).
+  returned: failure after changes
+  type: list
+  elements: str
+steps_undone:
+  description: On failure, the steps that restored the table read at the start.
+  returned: failure after changes
+  type: list
+  elements: str
+steps_not_done:
+  description: On failure, the planned steps that were refused or never sent.
+  returned: failure after changes
   type: list
   elements: str
 counts:
@@ -81,6 +113,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
 
 SERVICE_KEYS = set(common.SERVICE_KEY_OPTIONS) | set(common.SERVICE_OPTIONS) | set(["destinations", "name"])
 DEST_KEYS = set(common.DEST_OPTIONS)
@@ -110,26 +143,102 @@ def desired_table(services):
     return table
 
 
+def check_kernel_rules(ipvs, desired):
+    mixed = any((":" in d["address"]) != (svc["family"] == "ipv6") for svc, dests in desired for d in dests)
+    return model.kernel_rules(desired, schedulers=ipvs_netlink.available_schedulers(),
+                              sync_daemons=mixed and bool(ipvs.daemons()))
+
+
+def listing(descriptions, limit=5):
+    if not descriptions:
+        return "none"
+    text = "; ".join(descriptions[:limit])
+    if len(descriptions) > limit:
+        text += "; and %d more" % (len(descriptions) - limit)
+    return text
+
+
+def apply_all_or_nothing(module, ipvs, current, actions):
+    """Apply actions; on a refusal restore current and fail listing the steps."""
+    done, errors = ipvs.apply_batch(actions)
+    if not errors:
+        return
+    first = min(errors)
+    failed = "%s: %s" % (model.describe(actions[first]), errors[first])
+    done_text = [model.describe(actions[i]) for i in done]
+    done_set = set(done)
+    not_done = [model.describe(a) for i, a in enumerate(actions) if i not in done_set]
+    undo, restored, rollback_error = [], False, None
+    if current is None:  # a flush without the table read first (no diff asked): nothing to restore
+        module.fail_json(msg="%s (nothing was changed)" % failed, invocation=invocation(module))
+    try:
+        undo = model.plan_table(ipvs.table(), current, purge=True)
+        _done, undo_errors = ipvs.apply_batch(undo)
+        if undo_errors:
+            i = min(undo_errors)
+            rollback_error = "%s: %s" % (model.describe(undo[i]), undo_errors[i])
+        restored = not model.plan_table(ipvs.table(), current, purge=True)
+    except ipvs_netlink.IPVSError as exc:
+        rollback_error = str(exc)
+    if restored:
+        outcome = "the table is back as it was before the task"
+    else:
+        outcome = "ROLLBACK INCOMPLETE (%s): the table is neither the old nor the new one" % rollback_error
+    msg = ("%s. %d of %d steps were done, then undone by %d steps; %s. Done: %s. Undone: %s. Not done: %s."
+           % (failed, len(done), len(actions), len(undo), outcome, listing(done_text),
+              listing([model.describe(a) for a in undo]), listing(not_done)))
+    module.fail_json(msg=msg, changed=not restored, rolled_back=restored, invocation=invocation(module),
+                     steps_done=done_text, steps_undone=[model.describe(a) for a in undo],
+                     steps_not_done=not_done,
+                     errors=[model.describe(actions[i]) + ": " + str(e) for i, e in sorted(errors.items())])
+
+
+def invocation(module):
+    """The task's arguments as returned, without repeating the table.
+
+    Ansible returns a module's arguments with its result; for thousands of real
+    servers that is megabytes of JSON to censor, write and parse again.
+    """
+    services = module.params["services"] or []
+    args = dict((k, v) for k, v in module.params.items() if k != "services")
+    args["services"] = "(%d services, %d real servers)" % (
+        len(services), sum(len(s.get("destinations") or []) for s in services if isinstance(s, dict)))
+    return {"module_args": args}
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(
         services=dict(type="list", elements="dict", required=True),
         purge=dict(type="bool", default=False),
+        list_actions=dict(type="bool", default=False),
     ), supports_check_mode=True)
     try:
         desired = desired_table(module.params["services"])
     except model.IPVSValidationError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), invocation=invocation(module))
 
     with common.connect(module) as ipvs:
-        current = ipvs.table()
-        actions = model.plan_table(current, desired, module.params["purge"])
-        common.apply_actions(module, ipvs, actions)
-        after = model.simulate(current, actions)
+        errors = check_kernel_rules(ipvs, desired)
+        if errors:
+            module.fail_json(msg="; ".join(errors), invocation=invocation(module))
+        if module.params["purge"] and not desired and not module._diff:
+            # Everything goes: whether there is anything is all that needs reading.
+            current = None
+            actions = [("flush", None, None)] if ipvs.services() else []
+        else:
+            current = ipvs.table()
+            actions = model.plan_table(current, desired, module.params["purge"])
+        if actions and not module.check_mode:
+            apply_all_or_nothing(module, ipvs, current, actions)
 
-    result = dict(changed=bool(actions), actions=[model.describe(a) for a in actions],
-                  counts={"services": len(after), "destinations": sum(len(d) for _svc, d in after)})
+    after = [] if current is None else model.simulate(current, actions)
+    result = dict(changed=bool(actions), summary=model.summarize(actions),
+                  counts={"services": len(after), "destinations": sum(len(d) for _svc, d in after)},
+                  invocation=invocation(module))
+    if module.params["list_actions"]:
+        result["actions"] = [model.describe(a) for a in actions]
     if module._diff:
-        result["diff"] = common.table_diff(current, actions)
+        result["diff"] = {"before": model.format_rules(current), "after": model.format_rules(after)}
     module.exit_json(**result)
 
 

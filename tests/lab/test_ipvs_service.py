@@ -199,9 +199,11 @@ def test_bulk_table_with_purge_in_one_call(lab):
     assert again["changed"] is False
     services[5]["destinations"][3]["weight"] = 0
     del services[7]
-    res = module(lab, "ipvs_table", services=services, purge=True)
-    assert res["actions"] == ["delete-service -t 198.51.100.8:80",
-                              "edit-dest -t 198.51.100.6:80 -r 192.0.2.23:80"]
+    res = module(lab, "ipvs_table", services=services, purge=True, list_actions=True)
+    # Changes before removals: the old table serves while the new one is put in place.
+    assert res["actions"] == ["edit-dest -t 198.51.100.6:80 -r 192.0.2.23:80",
+                              "delete-service -t 198.51.100.8:80"]
+    assert res["summary"] == {"edit-dest": 1, "delete-service": 1}
 
 
 def test_timeouts_and_sync_daemons(lab):

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Bulk IPVS table benchmark (issue 16): ipvs_table against ipvsadm-restore, side by side.
+
+Run inside the lab kernel with a topology up (dir1 is the director; nothing else
+touches its IPVS table in a fresh lab):
+
+    lab/bin/lvslab run -v --timeout 3000 -t lab/topologies/dr.yml -- python tests/bench/bulk_table.py
+
+For each N (BENCH_SIZES, default 100,1000,5000) the table is N services x
+BENCH_RS (10) real servers. Each repetition (BENCH_REPS, default 3) times, in
+an interleaved order (which tool goes first alternates):
+
+  first apply    empty table -> the table
+                 restore: ipvsadm-restore < rules   module: ipvs_table purge=true
+  no-op          the same table again
+                 restore: ipvsadm -C; ipvsadm-restore < rules (restore can only reload)
+                 module: ipvs_table purge=true (reads, plans, changes nothing)
+  one weight     one real server's weight changed
+                 restore: ipvsadm -C; ipvsadm-restore < rules'   module: ipvs_table purge=true
+  full purge     restore: ipvsadm -C   module: ipvs_table services=[] purge=true (one flush)
+
+Both are timed by the director's own shell (date +%s%N around the command), so
+process start counts for both: the module runs as a new /usr/bin/python3
+process, the way Ansible runs it, with the host's pyroute2-free netlink code
+and ansible.module_utils.basic. After every step `ipvsadm -S -n` must print
+exactly the expected rules, for both tools, or the run fails.
+
+Prints the table (median seconds over repetitions, min-max, module / restore)
+and writes $LVSLAB_OUT/bench-bulk-table.json.
+
+With BENCH_FRESH=1 the director is rebooted (a new network namespace, so an IPVS
+without the real servers deleted before in its trash) before each tool's first apply.
+
+With BENCH_PLAYBOOK=100,1000 (sizes) it also times a one-task playbook (ansible-playbook on the
+lab controller, lvs.cluster.ipvs_table on dir1 over the lab's nsenter
+connection) for the first apply and the no-op of each N: Ansible's share is the
+playbook's time minus the module's.
+"""
+import json
+import os
+import site
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+import lvslab  # noqa: E402
+
+sys.path.insert(0, os.path.join(REPO, ".lab", "collections"))
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model  # noqa: E402
+
+HOST = os.environ.get("BENCH_HOST", "dir1")
+OUT = os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab"))
+RUNNER = os.path.join(REPO, "tests", "lab", "module_runner.py")
+STEPS = ("first apply", "no-op", "one weight", "full purge")
+# BENCH_FRESH=1: reboot the director before each tool's first apply, so neither meets the
+# real servers the other one deleted in the kernel's trash (see tests/bench/dest_trash.py).
+FRESH = os.environ.get("BENCH_FRESH") == "1"
+
+
+def services(n, rs, changed=False):
+    out = []
+    for i in range(n):
+        out.append(dict(address="10.%d.%d.%d" % (100 + i // 62500, i // 250 % 250, i % 250 + 1), port=80,
+                        scheduler="wrr",
+                        destinations=[dict(address="192.0.2.%d" % (20 + j),
+                                           weight=(j + 2 if changed and i == n // 2 and j == 3 else j + 1))
+                                      for j in range(rs)]))
+    return out
+
+
+def rules_text(svcs):
+    table = []
+    for s in svcs:
+        spec = dict((k, v) for k, v in s.items() if k != "destinations")
+        svc = model.normalize_service(spec)
+        table.append((svc, [model.normalize_dest(d, svc) for d in s["destinations"]]))
+    return model.format_rules(table)
+
+
+def run(host, cmd, input=None, timeout=1800):
+    argv = lvslab.exec_argv(host, ["/bin/sh", "-c", cmd])
+    p = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout, check=False)
+    if p.returncode != 0:
+        raise RuntimeError("%s: %r exited %d: %s%s" % (host, cmd, p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def put(name, text):
+    run(HOST, "cat > /tmp/%s" % name, input=text)
+
+
+def timed(cmd):
+    """Seconds the director's shell spent on cmd (stdout kept in /tmp/bench.out)."""
+    p = run(HOST, "t0=$(date +%%s%%N); ( %s ) >/tmp/bench.out 2>&1; rc=$?; t1=$(date +%%s%%N); "
+                  "echo $rc $(( (t1 - t0) / 1000 ))" % cmd)
+    rc, us = p.stdout.split()
+    if rc != "0":
+        raise RuntimeError("%s exited %s: %s" % (cmd, rc, run(HOST, "head -c 3000 /tmp/bench.out").stdout))
+    return int(us) / 1e6
+
+
+def module_cmd(req_file):
+    paths = [os.path.join(REPO, ".lab", "collections")] + site.getsitepackages()
+    return "/usr/bin/python3 -u %s %s < /tmp/%s" % (RUNNER, " ".join(paths), req_file)
+
+
+def module_result():
+    out = json.loads(run(HOST, "cat /tmp/bench.out").stdout)["output"]
+    return json.loads(out[out.index("{"):])
+
+
+def check(expected, what):
+    got = run(HOST, "ipvsadm -S -n").stdout
+    if got != expected:
+        raise RuntimeError("%s: ipvsadm -S -n differs from the expected rules (%d vs %d lines)"
+                           % (what, got.count("\n"), expected.count("\n")))
+
+
+def one_size(n, rs, reps):
+    base, changed = services(n, rs), services(n, rs, changed=True)
+    rules, rules2 = rules_text(base), rules_text(changed)
+    put("rules", rules)
+    put("rules2", rules2)
+    for name, svcs in (("apply.json", base), ("weight.json", changed), ("purge.json", [])):
+        put(name, json.dumps({"module": "ipvs_table", "args": {"services": svcs, "purge": True},
+                              "check": False, "diff": False}) + "\n")
+    times = dict((step, {"restore": [], "module": []}) for step in STEPS)
+    for rep in range(reps):
+        order = ("restore", "module") if rep % 2 == 0 else ("module", "restore")
+        for tool in order:
+            if FRESH:
+                # A new network namespace: an IPVS with an empty real-server trash.
+                assert lvslab.main(["reboot", HOST]) == 0, "lvslab reboot %s failed" % HOST
+                run(HOST, "modprobe ip_vs")
+            run(HOST, "ipvsadm -C")
+            if tool == "restore":
+                times["first apply"]["restore"].append(timed("ipvsadm-restore < /tmp/rules"))
+                check(rules, "restore first apply")
+                times["no-op"]["restore"].append(timed("ipvsadm -C; ipvsadm-restore < /tmp/rules"))
+                check(rules, "restore no-op")
+                times["one weight"]["restore"].append(timed("ipvsadm -C; ipvsadm-restore < /tmp/rules2"))
+                check(rules2, "restore one weight")
+                times["full purge"]["restore"].append(timed("ipvsadm -C"))
+                check("", "restore purge")
+            else:
+                times["first apply"]["module"].append(timed(module_cmd("apply.json")))
+                res = module_result()
+                assert res.get("changed") and not res.get("failed"), res
+                check(rules, "module first apply")
+                times["no-op"]["module"].append(timed(module_cmd("apply.json")))
+                res = module_result()
+                assert res.get("changed") is False and not res.get("failed"), res
+                check(rules, "module no-op")
+                times["one weight"]["module"].append(timed(module_cmd("weight.json")))
+                res = module_result()
+                assert res.get("summary") == {"edit-dest": 1}, res
+                check(rules2, "module one weight")
+                times["full purge"]["module"].append(timed(module_cmd("purge.json")))
+                res = module_result()
+                assert res.get("summary") == {"flush": 1}, res
+                check("", "module purge")
+            lvslab_log("N=%d rep %d %s done" % (n, rep + 1, tool))
+    return times
+
+
+def playbook_times(n, rs, reps):
+    """Wall time of ansible-playbook with one ipvs_table task: first apply and no-op."""
+    os.makedirs(OUT, exist_ok=True)
+    vars_path = os.path.join(OUT, "bench-bulk-vars-%d.json" % n)
+    with open(vars_path, "w") as f:
+        json.dump({"bench_services": services(n, rs)}, f)
+    play = os.path.join(OUT, "bench-bulk-play.yml")
+    with open(play, "w") as f:
+        f.write("- hosts: %s\n  gather_facts: false\n  tasks:\n"
+                "    - lvs.cluster.ipvs_table:\n        services: \"{{ bench_services }}\"\n"
+                "        purge: true\n" % HOST)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", os.environ["LVSLAB_INVENTORY"],
+            "-e", "@" + vars_path, play]
+    times = {"first apply": [], "no-op": []}
+    expected = rules_text(services(n, rs))
+    for _rep in range(reps):
+        run(HOST, "ipvsadm -C")
+        for step in ("first apply", "no-op"):
+            t0 = time.time()
+            p = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+            times[step].append(time.time() - t0)
+            if p.returncode != 0:
+                raise RuntimeError("playbook failed: %s" % (p.stdout[-3000:] + p.stderr[-2000:]))
+            check(expected, "playbook " + step)
+    run(HOST, "ipvsadm -C")
+    return times
+
+
+def lvslab_log(msg):
+    print("%s %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def fmt_times(values):
+    return "%.2f (%.2f-%.2f)" % (statistics.median(values), min(values), max(values))
+
+
+def main():
+    sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "100,1000,5000").split(",")]
+    rs = int(os.environ.get("BENCH_RS", "10"))
+    reps = int(os.environ.get("BENCH_REPS", "3"))
+    playbook_sizes = [int(x) for x in os.environ.get("BENCH_PLAYBOOK", "").split(",") if x]
+    assert lvslab.load_state(), "run inside the lab with a topology up"
+    run(HOST, "modprobe ip_vs; ipvsadm -C")
+    report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": HOST, "real_servers": rs,
+              "repetitions": reps, "fresh": FRESH, "sizes": {}}
+    for n in sizes:
+        report["sizes"][n] = one_size(n, rs, reps)
+        if n in playbook_sizes:
+            report["sizes"][n]["playbook"] = playbook_times(n, rs, reps)
+            lvslab_log("N=%d playbook done" % n)
+        run(HOST, "ipvsadm -C")
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "bench-bulk-table.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1)
+    head = ("N", "step", "ipvsadm-restore s", "ipvs_table s", "module / restore")
+    rows = []
+    for n in sizes:
+        for step in STEPS:
+            t = report["sizes"][n][step]
+            ratio = statistics.median(t["module"]) / max(statistics.median(t["restore"]), 1e-6)
+            rows.append(("{:,}".format(n), step, fmt_times(t["restore"]), fmt_times(t["module"]), "%.2f" % ratio))
+    for step in STEPS:  # growth from the middle size to the largest
+        if len(sizes) >= 2:
+            a, b = sizes[-2], sizes[-1]
+            grow = statistics.median(report["sizes"][b][step]["module"]) / \
+                statistics.median(report["sizes"][a][step]["module"])
+            rows.append(("%d->%d" % (a, b), step, "", "x%.2f" % grow, ""))
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    print("ipvs_table vs ipvsadm-restore on %s, N services x %d real servers, median (min-max) of %d, "
+          "each read back identical by ipvsadm -S -n%s" % (HOST, rs, reps, ", director rebooted before each "
+                                                          "first apply" if FRESH else ""))
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+    if playbook_sizes:
+        print()
+        print("one-task playbook (ansible-playbook wall time on the lab controller) vs the module alone")
+        for n in playbook_sizes:
+            for step in ("first apply", "no-op"):
+                pb = statistics.median(report["sizes"][n]["playbook"][step])
+                mod = statistics.median(report["sizes"][n][step]["module"])
+                print("%-7s %-12s playbook %s  module %.2f  Ansible's share %.2f s"
+                      % ("{:,}".format(n), step, fmt_times(report["sizes"][n]["playbook"][step]), mod, pb - mod))
+    print("JSON:", path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
