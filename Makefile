@@ -94,11 +94,12 @@ test-molecule: setup
 	  $(LAB) run -v -- molecule test -s $$s || exit $$?; \
 	done
 
-# Benchmarks (docs/benchmarks.md): the lab's speed for the controller, then the
-# fail-over figures, one lab per cluster.
+# Benchmarks (docs/benchmarks.md): the lab's speed for the controller, the bulk
+# IPVS table against ipvsadm-restore, then the fail-over figures, one lab per cluster.
 BENCH_CLUSTERS ?= dr nat
 bench: setup
 	@rc=0; $(LAB) run -v -t lab/topologies/dr.yml -- python tests/bench/lab_speed.py || rc=1; \
+	$(LAB) run -v --timeout 3000 -t lab/topologies/dr.yml -- python tests/bench/bulk_table.py || rc=1; \
 	for c in $(BENCH_CLUSTERS); do \
 	  $(LAB) run -v --timeout 5400 -t lab/topologies/$$c.yml -- python tests/bench/run.py $$c || rc=1; \
 	done; exit $$rc

@@ -10,8 +10,8 @@ class ModuleDocFragment(object):
     # What every ipvs_* module needs on the managed host, and what it supports.
     DOCUMENTATION = r"""
 requirements:
-  - pyroute2 >= 0.7.2 on the managed host
-  - the C(ip_vs) kernel module (loaded by the module when missing)
+  - Linux with the C(ip_vs) kernel module (loaded by the module when missing); the generic netlink messages are
+    encoded by the collection itself, so no Python library beyond the standard library is needed
 options: {}
 attributes:
   check_mode:

@@ -6,7 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
@@ -51,9 +50,6 @@ def service_spec(params):
 
 def connect(module):
     """An IPVS netlink session, loading ip_vs when the kernel lacks it."""
-    if not ipvs_netlink.HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"),
-                         exception=str(ipvs_netlink.PYROUTE2_IMPORT_ERROR))
     try:
         return ipvs_netlink.IPVS()
     except ipvs_netlink.IPVSError:

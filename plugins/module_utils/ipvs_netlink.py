@@ -28,10 +28,6 @@ import struct
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
 
-# Kept for ipvs_common.connect: nothing here needs pyroute2 any more.
-HAS_PYROUTE2 = True
-PYROUTE2_IMPORT_ERROR = None
-
 GENL_NAME = "IPVS"
 GENL_VERSION = 1
 

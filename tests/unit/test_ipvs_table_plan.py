@@ -161,11 +161,16 @@ def test_summary_counts_each_kind():
 
 def test_kernel_rules():
     ok = svc()
-    zero = svc(port=0)
+    # normalize_service refuses it already (issue 14); kernel_rules is the second line
+    with pytest.raises(m.IPVSValidationError, match="port 0"):
+        svc(port=0)
+    zero = dict(ok, port=0)
     zero_persistent = svc(port=0, persistence=60)
     six = svc(address="2001:db8::1")
-    four_on_six_dr = dest(six, address="192.0.2.21")
     four_on_six_tun = dest(six, address="192.0.2.21", forward="tun")
+    with pytest.raises(m.IPVSValidationError, match="needs forward: tunnel"):
+        dest(six, address="192.0.2.21")
+    four_on_six_dr = dict(four_on_six_tun, forward="route")
     assert m.kernel_rules([(ok, [dest(ok, address="192.0.2.21")]), (zero_persistent, [])]) == []
     assert m.kernel_rules([(ok, []), (zero, [])]) == [
         "services[1].port: port 0 is for persistent services only (ipvsadm refuses it)"]
