@@ -32,8 +32,7 @@ With BENCH_FRESH=1 the director is rebooted (a new network namespace, so an IPVS
 without the real servers deleted before in its trash) before each tool's first apply.
 
 With BENCH_PLAYBOOK=100,1000 (sizes) it also times a one-task playbook (ansible-playbook on the
-lab controller, lvs.cluster.ipvs_table on dir1 over the lab's nsenter
-connection) for the first apply and the no-op of each N: Ansible's share is the
+machine, lvs.cluster.ipvs_table on the director over the lab's connection) for the first apply and the no-op of each N: Ansible's share is the
 playbook's time minus the module's.
 """
 import json
@@ -209,7 +208,7 @@ def main():
     rs = int(os.environ.get("BENCH_RS", "10"))
     reps = int(os.environ.get("BENCH_REPS", "3"))
     playbook_sizes = [int(x) for x in os.environ.get("BENCH_PLAYBOOK", "").split(",") if x]
-    assert lvslab.load_state(), "run inside the lab with a topology up"
+    assert lvslab.load_state(), "run under lvslab run with a topology up"
     run(HOST, "modprobe ip_vs; ipvsadm -C")
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": HOST, "real_servers": rs,
               "repetitions": reps, "fresh": FRESH, "sizes": {}}

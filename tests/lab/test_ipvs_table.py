@@ -155,9 +155,9 @@ def test_check_mode_changes_nothing(lab):
 
 
 @pytest.mark.parametrize("services,field", [
-    ([dict(address="192.0.2.100", port=0)], "services[0].port: port 0 is for persistent services"),
+    ([dict(address="192.0.2.100", port=0)], "services[0].port: port 0 (all ports) needs persistence"),
     ([dict(address="2001:db8::100", port=80, destinations=[dict(address="192.0.2.21")])],
-     "services[0].destinations[0].forward: an IPv4 real server on an IPv6 service needs tunnel"),
+     "services[0].destinations[0].address: an IPv4 real server for an IPv6 service needs forward: tunnel"),
     ([dict(address="192.0.2.100", port=80), dict(address="192.0.2.100", port=81, scheduler="twos")],
      "services[1].scheduler: twos is not available"),
 ])
