@@ -17,6 +17,7 @@ import sys
 import termios
 import threading
 import tty
+import zlib
 
 import lvslab
 import lvslab_line as L
@@ -128,6 +129,8 @@ class Session:
         self.stdin = queue.Queue()
         self.proc = None
         self.killed = False
+        # stdin sent compressed by the client (large inputs): inflated here
+        self.inflate = zlib.decompressobj() if req.get("stdin_zlib") else None
 
     def start(self):
         threading.Thread(target=self._run, name="session-%d" % self.chan, daemon=True).start()
@@ -267,8 +270,10 @@ class Agent:
             if sess is None:
                 return
             if ftype == L.STDIN:
-                sess.stdin.put(payload)
+                sess.stdin.put(sess.inflate.decompress(payload) if sess.inflate else payload)
             elif ftype == L.EOF:
+                if sess.inflate:
+                    sess.stdin.put(sess.inflate.flush())
                 sess.stdin.put(None)
             else:
                 sess.kill()

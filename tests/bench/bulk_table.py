@@ -245,7 +245,7 @@ def main():
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
     if playbook_sizes:
         print()
-        print("one-task playbook (ansible-playbook wall time on the lab controller) vs the module alone")
+        print("one-task playbook (ansible-playbook wall time on the machine) vs the module alone")
         for n in playbook_sizes:
             for step in ("first apply", "no-op"):
                 pb = statistics.median(report["sizes"][n]["playbook"][step])
