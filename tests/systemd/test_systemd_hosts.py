@@ -114,8 +114,10 @@ def test_systemd_is_pid1_in_its_own_cgroup(lab):
         assert lab.out(host, "cat /proc/1/comm").strip() == "systemd", host
         assert lab.out(host, "systemctl is-system-running").strip() == "running", \
             lab.out(host, "systemctl --failed --no-pager; true")
-        # The host's cgroup is the root of its cgroup namespace: systemd sits in /init.scope.
-        assert lab.out(host, "cat /proc/1/cgroup").strip() == "0::/init.scope", host
+        # The host's cgroup is the root of systemd's cgroup namespace: systemd sees itself
+        # in /init.scope; from the lab kernel that is /lab/HOST/init.scope.
+        assert unit(lab, host, "init.scope", "ControlGroup")["ControlGroup"] == "/init.scope", host
+        assert lab.out(host, "cat /proc/1/cgroup").strip() == "0::/lab/%s/init.scope" % host
         assert lab.out(host, "stat -f -c %T /tmp").strip() == "tmpfs"
         assert lab.out(host, "stat -f -c %T /run").strip() == "tmpfs"
         assert lab.run(host, "touch /sys/lvslab-probe", check=False).returncode != 0, "sysfs is writable"
