@@ -133,13 +133,14 @@ def test_systemd_is_pid1_in_its_own_cgroup(lab):
 
 
 def test_ansible_sees_service_mgr_systemd(lab, converged):
-    p = subprocess.run(["ansible", "-o", "-i", os.environ["LVSLAB_INVENTORY"], "all", "-m", "ansible.builtin.setup",
+    p = subprocess.run(["ansible", "-i", os.environ["LVSLAB_INVENTORY"], "all", "-m", "ansible.builtin.setup",
                         "-a", "gather_subset=!all,!min,service_mgr"],
                        capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL,
-                       env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
+                       env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    found = {host: json.loads(res)["ansible_facts"].get("ansible_service_mgr")
-             for host, res in re.findall(r"^(\w+) \| SUCCESS => (\{.*\})$", p.stdout, re.M)}
+    found = {host: res["ansible_facts"].get("ansible_service_mgr")
+             for host, res in json.loads(p.stdout)["plays"][0]["tasks"][0]["hosts"].items()}
     print("service_mgr:", found)
     for host in SYSTEMD_HOSTS:
         assert found.get(host) == "systemd", (host, found)
