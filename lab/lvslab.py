@@ -381,8 +381,9 @@ def wait_booted(state, name, proc):
             f.write(str(proc.pid))
     deadline = time.time() + (BOOT_TIMEOUT_SYSTEMD if systemd else BOOT_TIMEOUT)
     marker = "/proc/%d/root/run/lvslab-booted" % pid
+    failed = "/proc/%d/root/run/lvslab-boot-failed" % pid
     while not os.path.exists(marker):
-        if proc.poll() is not None or time.time() > deadline:
+        if proc.poll() is not None or time.time() > deadline or (systemd and os.path.exists(failed)):
             why = "host %s did not boot; see %s/console.log" % (name, d)
             if systemd:
                 why += "\n--- the journal of %s:\n%s" % (name, host_journal(name, pid))
