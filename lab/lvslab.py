@@ -422,6 +422,11 @@ def poweroff_host(state, name):
 
 
 def poweron_host(state, name):
+    if os.path.exists("/run/netns/" + netns_name(name)):
+        # The host stopped by itself (`systemctl poweroff` or `reboot` inside a
+        # systemd host: its unshare exits 130 or 129): clean up as a power off does.
+        poweroff_host(state, name)
+        state = load_state()
     proc = start_host(state, name)
     wait_booted(state, name, proc)
 
