@@ -412,6 +412,13 @@ def poweroff_host(state, name):
         # Whatever systemd left (services of a PID namespace already gone).
         remove_cgroup(os.path.join(CGROUP_LAB, name))
     sh("ip", "netns", "del", netns_name(name), check=False, capture=True)
+    # The kernel frees a network namespace (and with it the host's veths)
+    # asynchronously: a quick power on would find the switch ports still there.
+    ports = ["/sys/class/net/" + switch_port(state, name, i)
+             for i in (state["topology"]["hosts"][name].get("interfaces") or {})]
+    deadline = time.time() + 20
+    while any(os.path.exists(p) for p in ports) and time.time() < deadline:
+        time.sleep(0.05)
     for f in ("pid", "unshare.pid"):
         try:
             os.unlink(os.path.join(d, f))
