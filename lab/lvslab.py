@@ -416,9 +416,17 @@ def poweroff_host(state, name):
     # asynchronously: a quick power on would find the switch ports still there.
     ports = ["/sys/class/net/" + switch_port(state, name, i)
              for i in (state["topology"]["hosts"][name].get("interfaces") or {})]
-    deadline = time.time() + 20
+    deadline = time.time() + 5
     while any(os.path.exists(p) for p in ports) and time.time() < deadline:
         time.sleep(0.05)
+    # Still there: something keeps the old namespace alive (seen after a
+    # converge on dr-systemd's rs1); deleting the switch side of each veth
+    # deletes the host's side too, so the host can boot again.
+    for p in ports:
+        if os.path.exists(p):
+            print("lvslab: %s: %s outlived its network namespace; deleted" % (name, os.path.basename(p)),
+                  file=sys.stderr)
+            sh("ip", "link", "del", os.path.basename(p), check=False, capture=True)
     for f in ("pid", "unshare.pid"):
         try:
             os.unlink(os.path.join(d, f))
