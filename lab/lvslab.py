@@ -36,11 +36,22 @@ STATE_DIR = "/run/lab"
 STATE_FILE = os.path.join(STATE_DIR, "state.json")
 INVENTORY_FILE = os.path.join(STATE_DIR, "inventory.yml")
 HOST_INIT = os.path.join(LAB_HOME, "guest", "sbin", "init")
+# `init: systemd` hosts: Debian's systemd as PID 1 (lab/guest/sbin/init-systemd),
+# each in its own cgroup under CGROUP_LAB.
+HOST_INIT_SYSTEMD = os.path.join(LAB_HOME, "guest", "sbin", "init-systemd")
+HOST_INITS = ("sysv", "systemd")
+CGROUP_ROOT = "/sys/fs/cgroup"
+CGROUP_LAB = os.path.join(CGROUP_ROOT, "lab")
+CGROUP_UNSHARE = os.path.join(CGROUP_ROOT, "lab-unshare")
+CGROUP_CONTROLLERS = ("cpu", "io", "memory", "pids")
+SYSTEMD_UNIT_PROFILES = ("minimal", "full")
 DOC_RANGES = ("192.0.2.", "198.51.100.", "203.0.113.")
 # Init scripts installed on the lab machine that no LVS host needs; the lab
 # boot sequence skips them (a real host would not have them installed).
 DEFAULT_BOOT_SKIP = ["postgresql", "dbus", "x11-common", "uml-utilities", "hwclock.sh"]
 BOOT_TIMEOUT = 90
+# systemd hosts: about 6 s alone, up to 46 s for five at once on the lab's one CPU.
+BOOT_TIMEOUT_SYSTEMD = 240
 
 
 class LabError(Exception):
@@ -88,6 +99,12 @@ def validate_topology(topo, where="topology"):
                 if not addr.startswith(DOC_RANGES):
                     raise LabError("%s: host %s address %s is outside the documentation ranges"
                                    % (where, name, addr))
+        if host.get("init", "sysv") not in HOST_INITS:
+            raise LabError("%s: host %s: init must be one of %s, not %r"
+                           % (where, name, ", ".join(HOST_INITS), host.get("init")))
+        if host.get("systemd_units", "minimal") not in SYSTEMD_UNIT_PROFILES:
+            raise LabError("%s: host %s: systemd_units must be one of %s"
+                           % (where, name, ", ".join(SYSTEMD_UNIT_PROFILES)))
         gw = host.get("gateway")
         if gw and not gw.startswith(DOC_RANGES):
             raise LabError("%s: host %s gateway %s is outside the documentation ranges" % (where, name, gw))
@@ -245,6 +262,20 @@ def start_host(state, name):
         sh("ip", "-n", ns, "route", "add", "default", "via", host["gateway"])
     d = host_dir(name)
     log = open(os.path.join(d, "console.log"), "ab")
+    if host_init(state, name) == "systemd":
+        cgroup = host_cgroup(name)
+        with open(os.path.join(d, "units"), "w") as f:
+            f.write(host.get("systemd_units", "minimal"))
+        # The host's first process enters its cgroup before `unshare --cgroup`,
+        # so systemd sees that cgroup as the root of its tree.
+        proc = subprocess.Popen(
+            ["nsenter", "--net=/run/netns/" + ns, "--",
+             "unshare", "--pid", "--mount", "--uts", "--ipc", "--cgroup", "--fork",
+             "--propagation", "private", "--", HOST_INIT_SYSTEMD, name, d],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            preexec_fn=lambda: _join_cgroup(cgroup))
+        return proc
     proc = subprocess.Popen(
         ["nsenter", "--net=/run/netns/" + ns, "--",
          "unshare", "--pid", "--mount", "--uts", "--ipc", "--fork", "--propagation", "private",
@@ -252,6 +283,67 @@ def start_host(state, name):
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     return proc
+
+
+def host_init(state, name):
+    """sysv | systemd: the init system of a lab host (topology key `init`)."""
+    return (state["topology"]["hosts"][name] or {}).get("init", "sysv")
+
+
+def host_cgroup(name):
+    """Create (empty) the cgroup of a systemd lab host; cgroup2 with the lab's
+    controllers enabled on the root and on the lab's subtree."""
+    if not os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
+        os.makedirs(CGROUP_ROOT, exist_ok=True)
+        sh("mount", "-t", "cgroup2", "-o", "nsdelegate", "cgroup2", CGROUP_ROOT)
+    os.makedirs(CGROUP_LAB, exist_ok=True)
+    enable = " ".join("+" + c for c in CGROUP_CONTROLLERS)
+    for parent in (CGROUP_ROOT, CGROUP_LAB):
+        with open(os.path.join(parent, "cgroup.subtree_control"), "w") as f:
+            f.write(enable)
+    cgroup = os.path.join(CGROUP_LAB, name)
+    remove_cgroup(cgroup)
+    os.makedirs(cgroup)
+    return cgroup
+
+
+def _join_cgroup(cgroup):
+    with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
+
+
+def remove_cgroup(cgroup):
+    """Kill every process of a cgroup tree (cgroup.kill) and remove the tree."""
+    if not os.path.isdir(cgroup):
+        return
+    try:
+        with open(os.path.join(cgroup, "cgroup.kill"), "w") as f:
+            f.write("1")
+    except OSError:
+        pass
+    deadline = time.time() + 10
+    for top, dirs, _ in sorted(os.walk(cgroup), key=lambda t: -t[0].count("/")):
+        while True:
+            try:
+                os.rmdir(top)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                # EBUSY until the killed processes are gone.
+                if time.time() > deadline:
+                    raise LabError("cannot remove cgroup %s" % top)
+                time.sleep(0.05)
+
+
+def host_journal(name, pid):
+    """The journal of a systemd host that failed to boot (its /dev/console stays empty)."""
+    if not pid_alive(pid):
+        return "(the host has stopped; its journal was on its /run)"
+    res = subprocess.run(nsenter_argv(pid, ["sh", "-c", "systemctl --no-pager --failed; "
+                                            "journalctl --no-pager -b -n 150 -o short-monotonic"]),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    return res.stdout
 
 
 def child_pid(ppid, timeout=10):
@@ -279,12 +371,24 @@ def wait_booted(state, name, proc):
         f.write(str(pid))
     with open(os.path.join(d, "unshare.pid"), "w") as f:
         f.write(str(proc.pid))
-    deadline = time.time() + BOOT_TIMEOUT
+    systemd = host_init(state, name) == "systemd"
+    if systemd:
+        # unshare leaves the host's cgroup (the root of the host's cgroup tree
+        # must hold no process of its own, or systemd cannot enable the
+        # controllers below it); init-systemd waits for that before it starts systemd.
+        os.makedirs(CGROUP_UNSHARE, exist_ok=True)
+        with open(os.path.join(CGROUP_UNSHARE, "cgroup.procs"), "w") as f:
+            f.write(str(proc.pid))
+    deadline = time.time() + (BOOT_TIMEOUT_SYSTEMD if systemd else BOOT_TIMEOUT)
     marker = "/proc/%d/root/run/lvslab-booted" % pid
+    failed = "/proc/%d/root/run/lvslab-boot-failed" % pid
     while not os.path.exists(marker):
-        if proc.poll() is not None or time.time() > deadline:
-            raise LabError("host %s did not boot; see %s/console.log" % (name, d))
-        time.sleep(0.05)
+        if proc.poll() is not None or time.time() > deadline or (systemd and os.path.exists(failed)):
+            why = "host %s did not boot; see %s/console.log" % (name, d)
+            if systemd:
+                why += "\n--- the journal of %s:\n%s" % (name, host_journal(name, pid))
+            raise LabError(why)
+        time.sleep(0.05 if not systemd else 0.2)
     state = load_state()
     state["hosts"][name] = {"pid": pid, "power": "on"}
     save_state(state)
@@ -304,7 +408,25 @@ def poweroff_host(state, name):
     deadline = time.time() + 10
     while (pid_alive(pid) or pid_alive(unshare_pid)) and time.time() < deadline:
         time.sleep(0.02)
+    if host_init(state, name) == "systemd":
+        # Whatever systemd left (services of a PID namespace already gone).
+        remove_cgroup(os.path.join(CGROUP_LAB, name))
     sh("ip", "netns", "del", netns_name(name), check=False, capture=True)
+    # The kernel frees a network namespace (and with it the host's veths)
+    # asynchronously: a quick power on would find the switch ports still there.
+    ports = ["/sys/class/net/" + switch_port(state, name, i)
+             for i in (state["topology"]["hosts"][name].get("interfaces") or {})]
+    deadline = time.time() + 5
+    while any(os.path.exists(p) for p in ports) and time.time() < deadline:
+        time.sleep(0.05)
+    # Still there: something keeps the old namespace alive (seen after a
+    # converge on dr-systemd's rs1); deleting the switch side of each veth
+    # deletes the host's side too, so the host can boot again.
+    for p in ports:
+        if os.path.exists(p):
+            print("lvslab: %s: %s outlived its network namespace; deleted" % (name, os.path.basename(p)),
+                  file=sys.stderr)
+            sh("ip", "link", "del", os.path.basename(p), check=False, capture=True)
     for f in ("pid", "unshare.pid"):
         try:
             os.unlink(os.path.join(d, f))
@@ -315,6 +437,11 @@ def poweroff_host(state, name):
 
 
 def poweron_host(state, name):
+    if os.path.exists("/run/netns/" + netns_name(name)):
+        # The host stopped by itself (`systemctl poweroff` or `reboot` inside a
+        # systemd host: its unshare exits 130 or 129): clean up as a power off does.
+        poweroff_host(state, name)
+        state = load_state()
     proc = start_host(state, name)
     wait_booted(state, name, proc)
 
