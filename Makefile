@@ -9,7 +9,7 @@ SCENARIOS ?= smoke dr nat tun failover
 # Debian packages: the lab kernel, and what lab hosts (the machine's root,
 # seen read-only) run: keepalived, ipvsadm, a web server, pyroute2.
 APT_PACKAGES := user-mode-linux kmod keepalived ipvsadm iproute2 iputils-ping arping \
-	curl busybox procps python3 python3-pyroute2 python3-netaddr
+	curl busybox procps python3 python3-pyroute2 python3-netaddr systemd
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -43,12 +43,13 @@ test: setup sanity units lint test-unit test-labs
 # Every lab part of the suite (harness, lab tests, each Molecule scenario), in
 # two lanes: two lab kernels side by side, one per core (lab/lanes.py). The
 # weights (expected minutes) balance the lanes.
-LAB_WEIGHTS ?= lab-keepalived=8,failover=8,dr=7.5,nat=7.3,tun=6.9,lab=4,smoke=2.3,harness=1.5
+LAB_WEIGHTS ?= systemd=8,failover=7.2,dr=5.8,lab-keepalived=5.5,lab=4.8,nat=4.4,tun=3.1,smoke=1,harness=0.5
 test-labs: setup
 	$(PY) lab/lanes.py --weights $(LAB_WEIGHTS) \
 	  'harness!: $(PY) -m pytest -q -p no:cacheprovider --color=no tests/harness' \
 	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 --ignore=tests/lab/test_keepalived_role.py tests/lab' \
 	  'lab-keepalived: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/lab/test_keepalived_role.py' \
+	  'systemd: -t lab/topologies/dr-systemd.yml -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/systemd' \
 	  $(foreach s,$(SCENARIOS),'$(s): -- molecule test -s $(s)')
 
 # The harness itself (boots its own small labs): SIGTERM, boot failure, line
@@ -100,6 +101,7 @@ BENCH_CLUSTERS ?= dr nat
 bench: setup
 	@rc=0; $(LAB) run -v -t lab/topologies/dr.yml -- python tests/bench/lab_speed.py || rc=1; \
 	$(LAB) run -v --timeout 3000 -t lab/topologies/dr.yml -- python tests/bench/bulk_table.py || rc=1; \
+	$(LAB) run -v -t lab/topologies/dr-systemd.yml -- python -m pytest -q -s -p no:cacheprovider --color=no tests/systemd -k sigkill || rc=1; \
 	for c in $(BENCH_CLUSTERS); do \
 	  $(LAB) run -v --timeout 5400 -t lab/topologies/$$c.yml -- python tests/bench/run.py $$c || rc=1; \
 	done; exit $$rc
