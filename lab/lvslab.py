@@ -273,7 +273,8 @@ def start_host(state, name):
              "unshare", "--pid", "--mount", "--uts", "--ipc", "--cgroup", "--fork",
              "--propagation", "private", "--", HOST_INIT_SYSTEMD, name, d],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            # LVSLAB_VISIBLE: what of the machine's /tmp the host must see through its own /tmp
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LVSLAB_VISIBLE": os.environ.get("LVSLAB_VISIBLE", "-")},
             preexec_fn=lambda: _join_cgroup(cgroup))
         return proc
     proc = subprocess.Popen(

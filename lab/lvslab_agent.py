@@ -135,6 +135,11 @@ class Session:
     def start(self):
         threading.Thread(target=self._run, name="session-%d" % self.chan, daemon=True).start()
 
+    def _zygote_visible(self):
+        """The resident Python's script must be visible in the host; else a new python3 runs it."""
+        pid = lvslab.host_pid(self.req.get("host"))
+        return pid is not None and os.path.exists("/proc/%d/root%s" % (pid, ZYGOTE))
+
     def _zygote_proc(self):
         """A pipelined module payload for python3 in a host: run by the host's resident Python."""
         req = self.req
@@ -153,6 +158,8 @@ class Session:
     def _argv_env(self):
         req = self.req
         env = dict(req.get("env") or {})
+        if req.get("kind") == "python":  # a payload for python3, started as a new process
+            req = dict(req, kind="host")
         if req.get("kind") in ("kernel", "lab"):
             full = dict(os.environ)
             full.update(env)
@@ -171,7 +178,7 @@ class Session:
     def _run(self):
         line = self.agent.line
         try:
-            if self.req.get("kind") == "python":
+            if self.req.get("kind") == "python" and self._zygote_visible():
                 self.proc = self._zygote_proc()
             else:
                 argv, env = self._argv_env()
