@@ -38,19 +38,25 @@ demo: setup
 lab: setup
 	$(LAB) run -t $(TOPOLOGY) -- sh -c '$(CMD)'
 
-test: setup sanity units lint test-unit test-labs
-
-# Every lab part of the suite (harness, lab tests, each Molecule scenario), in
-# two lanes: two lab kernels side by side, one per core (lab/lanes.py). The
-# weights (expected minutes) balance the lanes.
-LAB_WEIGHTS ?= systemd=8,failover=7.2,dr=5.8,lab-keepalived=5.5,lab=4.8,nat=4.4,tun=3.1,smoke=1,harness=0.5
-test-labs: setup
+# The whole suite. The lab parts run in two lanes (two lab kernels, one per
+# core); the checks that need no lab (sanity, ansible-test units, lint, unit
+# tests) run beside them from the start, while the lab kernels mostly wait.
+test: setup
 	$(PY) lab/lanes.py --weights $(LAB_WEIGHTS) \
+	  --side 'checks!: $(MAKE) --no-print-directory sanity units lint test-unit' $(LAB_JOBS)
+
+# Every lab part of the suite (harness, lab tests, systemd hosts, each Molecule
+# scenario), in two lanes: two lab kernels side by side, one per core
+# (lab/lanes.py). The weights (expected minutes) balance the lanes.
+LAB_WEIGHTS ?= systemd=8,failover=7.2,dr=5.8,lab-keepalived=5.5,lab=4.8,nat=4.4,tun=3.1,smoke=1,harness=0.5
+LAB_JOBS = \
 	  'harness!: $(PY) -m pytest -q -p no:cacheprovider --color=no tests/harness' \
 	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 --ignore=tests/lab/test_keepalived_role.py tests/lab' \
 	  'lab-keepalived: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/lab/test_keepalived_role.py' \
 	  'systemd: -t lab/topologies/dr-systemd.yml -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/systemd' \
 	  $(foreach s,$(SCENARIOS),'$(s): -- molecule test -s $(s)')
+test-labs: setup
+	$(PY) lab/lanes.py --weights $(LAB_WEIGHTS) $(LAB_JOBS)
 
 # The harness itself (boots its own small labs): SIGTERM, boot failure, line
 # stress, a checkout under /tmp, no write outside the output folder.

@@ -83,6 +83,9 @@ def main():
     ap.add_argument("--lanes", type=int, default=int(os.environ.get("LAB_LANES", "2")))
     ap.add_argument("--weights", default="", help="NAME=MINUTES,... expected durations, to balance the lanes")
     ap.add_argument("--timeout", type=float, default=3000, help="per job, seconds")
+    ap.add_argument("--side", action="append", default=[],
+                    help="NAME!: COMMAND run alongside the lanes from the start (no lab kernel: "
+                         "checks that only need the CPU while the labs wait on timers)")
     ap.add_argument("jobs", nargs="+")
     args = ap.parse_args()
     jobs = [parse_job(j) for j in args.jobs]
@@ -92,6 +95,10 @@ def main():
     t0 = time.time()
     threads = [threading.Thread(target=run_lane, args=(i, lane, results, lock, args.timeout))
                for i, lane in enumerate(plan) if lane]
+    side = [parse_job(j) for j in args.side]
+    if side:
+        threads.append(threading.Thread(target=run_lane, args=(len(plan), side, results, lock, args.timeout)))
+        jobs += side
     for t in threads:
         t.start()
     for t in threads:
