@@ -51,12 +51,12 @@ rules:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
+from ansible_collections.lvs.cluster.plugins.module_utils import persist
 
 
 def default_path():
@@ -82,17 +82,8 @@ def main():
         before = ""
     changed = before != rules
     if changed and not module.check_mode:
-        # A temp file of its own next to the target (two runs never share one), on disk before the rename.
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or "/")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(rules)
-                f.flush()
-                os.fsync(f.fileno())
-            module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # Written 0600 first, the requested mode applied below: the rules never sit world-readable.
+        persist.write_atomic(path, rules, mode=0o600)
     file_args = module.load_file_common_arguments(dict(path=path, mode=module.params["mode"]))
     if os.path.exists(path):
         changed = module.set_fs_attributes_if_different(file_args, changed)

@@ -102,6 +102,10 @@ class Lab:
         """Run an lvslab sub-command (forwarded to the lab kernel)."""
         assert lvslab.main(list(args)) == 0, "lvslab %s failed" % " ".join(args)
 
+    def ipvs_rules(self, host):
+        """The host's IPVS table as ipvsadm saves it (an independent reader of the kernel)."""
+        return self.out(host, "ipvsadm -S -n")
+
     def address(self, host, iface="eth0"):
         return self.hosts[host]["interfaces"][iface]["addresses"][0].split("/")[0]
 
@@ -111,3 +115,11 @@ def lab():
     lab = Lab()
     yield lab
     lab.close()
+
+
+@pytest.fixture
+def empty_ipvs_table(lab):
+    """dir1's IPVS table empty before and after the test (modules under test start from nothing)."""
+    lab.run("dir1", "modprobe ip_vs && ipvsadm -C")
+    yield
+    lab.run("dir1", "ipvsadm -C")

@@ -11,15 +11,11 @@ import pytest
 HOST = "dir1"
 
 
-@pytest.fixture(autouse=True)
-def clean_table(lab):
-    lab.run(HOST, "modprobe ip_vs && ipvsadm -C")
-    yield
-    lab.run(HOST, "ipvsadm -C")
+pytestmark = pytest.mark.usefixtures("empty_ipvs_table")
 
 
 def saved(lab):
-    return lab.out(HOST, "ipvsadm -S -n")
+    return lab.ipvs_rules(HOST)
 
 
 def without_thresholds(rules):

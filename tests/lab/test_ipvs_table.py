@@ -14,15 +14,11 @@ HOST = "dir1"
 BROADCAST = "192.0.2.255"
 
 
-@pytest.fixture(autouse=True)
-def clean_table(lab):
-    lab.run(HOST, "modprobe ip_vs && ipvsadm -C")
-    yield
-    lab.run(HOST, "ipvsadm -C")
+pytestmark = pytest.mark.usefixtures("empty_ipvs_table")
 
 
 def saved(lab):
-    return lab.out(HOST, "ipvsadm -S -n")
+    return lab.ipvs_rules(HOST)
 
 
 def kernel_state(lab):
