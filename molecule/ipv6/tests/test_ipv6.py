@@ -9,6 +9,7 @@ the VIPs to the backup under a client request loop and requests continue.
 """
 import json
 import os
+import subprocess
 
 import lvslab_failover as lf
 from lvslab_testinfra import host, wait_for
@@ -109,6 +110,21 @@ def test_only_the_master_answers_neighbour_solicitations_for_the_vip():
     client.run("ip -6 neigh flush dev eth0")
     assert client.check_output("curl -s -g --max-time 5 http://[%s]:%d/" % (VIP, PORT)) in REALSERVERS
     assert "lladdr %s" % master in client.check_output("ip -6 neigh show %s" % VIP)
+
+
+def test_status_playbook_shows_the_ipv6_cluster():
+    out = os.path.join(OUT, "lvs-status-ipv6.json")  # the controller writes only there
+    argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i", CLUSTER.inventory,
+            "lvs.cluster.status", "-e", "lvs_status_json=" + out]
+    res = subprocess.run(argv, capture_output=True, text=True, cwd=lf.REPO)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "VRRP VI_WEB6: MASTER %s,%s" % (LINK_LOCAL_VIP, VIP) in res.stdout
+    assert "[%s]:%d" % (VIP, PORT) in res.stdout and "-> [2001:db8::21]:80" in res.stdout
+    with open(out) as f:
+        status = json.load(f)
+    assert [v["state"] for v in status["dir1"]["vrrp"]] == ["MASTER"]
+    assert [v["state"] for v in status["dir2"]["vrrp"]] == ["BACKUP"]
+    assert {d["address"] for d in status["dir1"]["services"][0]["destinations"]} == set(REALSERVERS.values())
 
 
 def test_master_poweroff_moves_the_vips_and_requests_continue():
