@@ -420,6 +420,6 @@ def test_ipv6_dr_cluster_of_the_example_inventory():
     ["fe80::61:1"],  # a VRRPv3 instance with only its link-local address
 ])
 def test_ipv6_instance_with_link_local_first_is_accepted(vips):
-    cluster = {"vrrp": {"instances": [{"name": "V6", "interface": "eth0", "virtual_router_id": 61,
-                                        "version": 3, "vips": vips}]}}
+    instance = {"name": "V6", "interface": "eth0", "virtual_router_id": 61, "version": 3, "vips": vips}
+    cluster = {"vrrp": {"instances": [instance]}}
     assert cluster_model(cluster)["vrrp"]["instances"][0]["addresses"][0] == "fe80::61:1"
