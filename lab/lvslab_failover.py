@@ -191,7 +191,7 @@ def lab(*args):
 # ---------------------------------------------------------------- state probes
 
 def local_addresses(host):
-    """The host's local IPv4 addresses (what `ip -o addr` shows), from its fib_trie."""
+    """The host's local addresses, IPv4 and IPv6 (what `ip -o addr` shows), read by the probe."""
     return set(probe().call("local_addresses", host=host))
 
 
