@@ -22,6 +22,7 @@ is forwarded to the lab kernel over its serial line, see lvslab_agent):
 """
 import argparse
 import ctypes
+import ipaddress
 import json
 import os
 import signal
@@ -45,7 +46,19 @@ CGROUP_LAB = os.path.join(CGROUP_ROOT, "lab")
 CGROUP_UNSHARE = os.path.join(CGROUP_ROOT, "lab-unshare")
 CGROUP_CONTROLLERS = ("cpu", "io", "memory", "pids")
 SYSTEMD_UNIT_PROFILES = ("minimal", "full")
-DOC_RANGES = ("192.0.2.", "198.51.100.", "203.0.113.")
+# The documentation ranges (RFC 5737, RFC 3849) and IPv6 link-local: no lab
+# address can be one that exists outside the lab.
+DOC_RANGES = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "fe80::/10"))
+
+
+def in_doc_ranges(text):
+    """address[/prefix] inside DOC_RANGES (the prefix, if any, too)."""
+    try:
+        net = ipaddress.ip_interface(str(text)).network
+    except ValueError:
+        return False
+    return any(net.version == r.version and net.subnet_of(r) for r in DOC_RANGES)
 # Init scripts installed on the lab machine that no LVS host needs; the lab
 # boot sequence skips them (a real host would not have them installed).
 DEFAULT_BOOT_SKIP = ["postgresql", "dbus", "x11-common", "uml-utilities", "hwclock.sh"]
@@ -96,7 +109,7 @@ def validate_topology(topo, where="topology"):
                 raise LabError("%s: host %s interface %s: unknown segment %r"
                                % (where, name, ifname, iface.get("segment")))
             for addr in iface.get("addresses", []):
-                if not addr.startswith(DOC_RANGES):
+                if not in_doc_ranges(addr):
                     raise LabError("%s: host %s address %s is outside the documentation ranges"
                                    % (where, name, addr))
         if host.get("init", "sysv") not in HOST_INITS:
@@ -106,7 +119,7 @@ def validate_topology(topo, where="topology"):
             raise LabError("%s: host %s: systemd_units must be one of %s"
                            % (where, name, ", ".join(SYSTEMD_UNIT_PROFILES)))
         gw = host.get("gateway")
-        if gw and not gw.startswith(DOC_RANGES):
+        if gw and not in_doc_ranges(gw):
             raise LabError("%s: host %s gateway %s is outside the documentation ranges" % (where, name, gw))
 
 

@@ -50,7 +50,8 @@ class Cluster:
 
     @property
     def url(self):
-        return "http://%s:%d/" % self.service
+        vip, port = self.service
+        return "http://%s:%d/" % ("[%s]" % vip if ":" in vip else vip, port)
 
     @property
     def inventory(self):
@@ -190,7 +191,7 @@ def lab(*args):
 # ---------------------------------------------------------------- state probes
 
 def local_addresses(host):
-    """The host's local IPv4 addresses (what `ip -o addr` shows), from its fib_trie."""
+    """The host's local addresses, IPv4 and IPv6 (what `ip -o addr` shows), read by the probe."""
     return set(probe().call("local_addresses", host=host))
 
 
@@ -585,7 +586,7 @@ def run_fault(cluster, name, expect_back=None, settle=3.0, request_timeout=0.5):
     res["failback_s"] = round(back[0] - t_restore, 3) if back and moves else None
     # Afterwards, as an operator checks it: `ip -o addr` on each director.
     res["holders_after"] = {v: [h for h in cluster.directors
-                                if " %s/" % v in run(h, "ip -o -4 addr show").stdout]
+                                if " %s/" % v in run(h, "ip -o addr show").stdout]
                             for v in cluster.vips}
     res["split_brain"] = any(len(h) != 1 for h in res["holders_after"].values())
     res["ipvs_after"] = ipvs_realservers(cluster, expect_back)

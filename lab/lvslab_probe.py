@@ -12,6 +12,7 @@ Requests: {"id": N, "op": NAME, ...}; answers {"id": N, "t": TIME, "result": ...
 or {"id": N, "error": TEXT}; events {"event": "holders", "t": TIME, "holders": {...}}.
 """
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -43,6 +44,20 @@ def _addr(hexaddr):
     return socket.inet_ntoa(struct.pack("!I", int(hexaddr, 16)))
 
 
+def _ipvs_address(text):
+    """An address as /proc/net/ip_vs and ip_vs_conn write it (IPv4 hex, IPv6 [full form]),
+    in the compressed form Python and iproute2 print."""
+    if text.startswith("["):
+        return str(ipaddress.ip_address(text[1:text.rindex("]")]))
+    return _addr(text)
+
+
+def _ipvs_endpoint(text):
+    """'ADDR:PORT' of /proc/net/ip_vs -> (address, port)."""
+    address, _sep, port = text.rpartition(":")
+    return _ipvs_address(address), int(port, 16)
+
+
 def proc_net(host, name):
     pid = lvslab.host_pid(host)
     if not lvslab.pid_alive(pid):
@@ -55,7 +70,8 @@ def proc_net(host, name):
 
 
 def local_addresses(host):
-    """The host's local IPv4 addresses (what `ip -o addr` shows), from its fib_trie."""
+    """The host's local addresses (what `ip -o addr` shows): IPv4 from its fib_trie,
+    IPv6 from if_inet6 (compressed form)."""
     text = proc_net(host, "fib_trie")
     if text is None:
         return []
@@ -64,6 +80,9 @@ def local_addresses(host):
         if line.strip().startswith("|-- "):
             if any("host LOCAL" in nxt for nxt in lines[i + 1:i + 3]):
                 found.add(line.split()[-1])
+    for line in (proc_net(host, "if_inet6") or "").splitlines():
+        hexaddr = line.split()[0]  # 32 hex digits, then ifindex, prefix, scope, flags, name
+        found.add(str(ipaddress.ip_address(bytes.fromhex(hexaddr))))
     return sorted(found)
 
 
@@ -77,15 +96,17 @@ def ipvs_weights(host, vip, port):
     text = proc_net(host, "ip_vs")
     if text is None:
         return None
-    want = "%s:%04X" % (_hex(vip), port)
+    want = (str(ipaddress.ip_address(vip)), port)
     found, rs, inside = False, {}, False
     for line in text.splitlines():
-        if line.startswith(("TCP", "UDP", "SCTP", "FWM")):
-            inside = line.split()[1] == want
+        if line.startswith(("TCP", "UDP", "SCTP")):
+            inside = _ipvs_endpoint(line.split()[1]) == want
             found = found or inside
+        elif line.startswith("FWM"):
+            inside = False
         elif inside and line.strip().startswith("->"):
             f = line.split()  # -> ADDR:PORT Forward Weight ActiveConn InActConn
-            rs[_addr(f[1].split(":")[0])] = int(f[3])
+            rs[_ipvs_endpoint(f[1])[0]] = int(f[3])
     return rs if found else None
 
 

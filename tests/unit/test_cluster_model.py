@@ -5,12 +5,16 @@ path of the faulty field; each valid one must come out with every default
 resolved.
 """
 import copy
+import os
 
 import pytest
+import yaml
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
     ClusterModelError, cluster_model, ipvs_services,
 )
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def base():
@@ -196,6 +200,23 @@ MALFORMED = [
      "forwards across address families only with tun"),
     ("dr-ipv6-rs", setkey(rs(0, 1), "address", "2001:db8::22"), S + "[0].realservers[1].address",
      "not dr"),
+    # ---------------------------------------------------------------- IPv6 instances (keepalived #1354)
+    ("ipv6-first-vip-global", add_instance(interface="eth1", version=3, vips=["2001:db8::100/128"]),
+     I + "[1].vips[0]", "the first VIP of an IPv6 instance must be link-local (fe80::/10), not 2001:db8::100"),
+    ("ipv6-without-version", add_instance(interface="eth1", vips=["fe80::34:1/64", "2001:db8::100/128"]),
+     I + "[1].version", "an IPv6 instance runs VRRP version 3"),
+    ("ipv6-version-2", add_instance(interface="eth1", version=2, vips=["fe80::34:1/64"]),
+     I + "[1].version", "set version: 3, not 2"),
+    ("ipv6-mixed-families", add_instance(interface="eth1", version=3, vips=["fe80::34:1/64", "192.0.2.150/32"]),
+     I + "[1].vips[1]", "192.0.2.150 is IPv4 but the instance's first VIP fe80::34:1 is IPv6"),
+    ("ipv4-then-ipv6", lambda c: c["vrrp"]["instances"][0]["vips"].append({"address": "fe80::1/64"}),
+     I + "[0].vips[2]", "keepalived runs an instance in one address family"),
+    ("ipv6-unicast-peer-ipv4", add_instance(interface="eth1", version=3, vips=["fe80::34:1/64"],
+                                            unicast_peers=["192.0.2.12"]),
+     I + "[1].unicast_peers[0]", "192.0.2.12 is not IPv6"),
+    ("ipv6-unicast-src-ipv4", add_instance(interface="eth1", version=3, vips=["fe80::34:1/64"],
+                                           unicast_src_ip="192.0.2.11"),
+     I + "[1].unicast_src_ip", "192.0.2.11 is not IPv6"),
     ("fwmark-and-vip", setkey(svc(), "fwmark", 1), S + "[0].fwmark", "either fwmark or vip"),
     ("fwmark-with-port", add_service({"fwmark": 3, "port": 80, "realservers": []}), S + "[2].port",
      "a fwmark service has no port"),
@@ -268,7 +289,8 @@ def test_same_vrid_allowed_with_unicast_and_on_other_interfaces():
     cluster = base()
     cluster["vrrp"]["instances"].append({"name": "VI_2", "interface": "eth1", "virtual_router_id": 51})
     cluster["vrrp"]["instances"].append({"name": "VI_3", "interface": "eth0", "virtual_router_id": 51,
-                                         "vips": ["2001:db8::100/128"]})  # IPv6 VRRP is another router
+                                         "version": 3, "vips": ["fe80::51:1/64", "2001:db8::100/128"]})
+    # IPv6 VRRP is another router
     cluster_model(cluster)
 
 
@@ -376,3 +398,28 @@ def test_a_numeric_password_is_a_word():
     cluster = base()
     cluster["vrrp"]["instances"][0]["authentication"] = {"pass": 12345678}
     assert cluster_model(cluster)["vrrp"]["instances"][0]["authentication"]["pass"] == "12345678"
+
+
+def test_ipv6_dr_cluster_of_the_example_inventory():
+    """inventories/lab-ipv6: VRRPv3, the link-local VIP first; IPv6 VIP on the real servers."""
+    with open(os.path.join(REPO, "inventories", "lab-ipv6", "group_vars", "all.yml")) as f:
+        model = cluster_model(yaml.safe_load(f)["lvs_cluster"])
+    inst = model["vrrp"]["instances"][0]
+    assert (inst["version"], inst["addresses"]) == (3, ["fe80::61:1", "2001:db8::100"])
+    svc = model["services"][0]
+    assert (svc["address"], svc["family"], svc["forward"]) == ("2001:db8::100", 6, "route")
+    assert model["realservers"]["rs1"]["vips"]["dr"] == ["2001:db8::100"]
+    assert model["director"]["vips"] == ["2001:db8::100"]  # the link-local VIP carries no service
+    assert ipvs_services(model)[0]["destinations"][0] == {"address": "2001:db8::21", "forward": "route",
+                                                          "weight": 100, "port": 80}
+
+
+@pytest.mark.parametrize("vips", [
+    ["fe80::61:1/64", "2001:db8::100/128"],
+    [{"address": "fe80::61:1/64"}, {"address": "2001:db8::100/128", "dev": "eth0"}],
+    ["fe80::61:1"],  # a VRRPv3 instance with only its link-local address
+])
+def test_ipv6_instance_with_link_local_first_is_accepted(vips):
+    instance = {"name": "V6", "interface": "eth0", "virtual_router_id": 61, "version": 3, "vips": vips}
+    cluster = {"vrrp": {"instances": [instance]}}
+    assert cluster_model(cluster)["vrrp"]["instances"][0]["addresses"][0] == "fe80::61:1"

@@ -4,7 +4,9 @@ inventories/lab-dr, lab-nat, lab-tun and the smoke scenario's inventory
 (molecule/smoke/molecule.yml) are rendered by the real keepalived role
 (package, service and options tasks off) and compared with
 tests/unit/golden/keepalived/, captured from the template as it was before
-plugins/module_utils/keepalived_conf.py wrote the file. Each render must pass
+plugins/module_utils/keepalived_conf.py wrote the file. inventories/lab-ipv6
+came later: its golden files are its first render, the one the ipv6 Molecule
+scenario ran with. Each render must pass
 keepalived -t (in a private network namespace, see test_keepalived_template).
 """
 import os
@@ -64,7 +66,7 @@ def renders(tmp_path_factory):
     out = {}
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"),
                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    for name in ("lab-dr", "lab-nat", "lab-tun", "smoke"):
+    for name in ("lab-dr", "lab-nat", "lab-tun", "lab-ipv6", "smoke"):
         tmp = str(tmp_path_factory.mktemp(name))
         inv = smoke_inventory(tmp) if name == "smoke" else lab_inventory(tmp, name)
         play = os.path.join(tmp, "play.yml")
@@ -84,8 +86,8 @@ CONFS = sorted(f[:-5] for f in os.listdir(GOLDEN) if f.endswith(".conf"))
 
 
 def test_every_example_inventory_has_a_golden_file():
-    assert CONFS == ["lab-dr-dir1", "lab-dr-dir2", "lab-nat-dir1", "lab-nat-dir2", "lab-tun-dir1", "lab-tun-dir2",
-                     "smoke-dir1"]
+    assert CONFS == ["lab-dr-dir1", "lab-dr-dir2", "lab-ipv6-dir1", "lab-ipv6-dir2", "lab-nat-dir1", "lab-nat-dir2",
+                     "lab-tun-dir1", "lab-tun-dir2", "smoke-dir1"]
 
 
 @pytest.mark.parametrize("conf", CONFS)

@@ -334,3 +334,19 @@ def test_checked_value_passes():
     assert checked_value("x", "", "shell") == ""
     assert checked_value("x", "on-failure") == "on-failure"
     assert checked_value("x", "8080", "number") == 8080
+
+
+def test_ipv6_instance_rules_apply_to_the_role_variables_too():
+    """The keepalived role's own instances pass the same family rules (keepalived #1354)."""
+    kw = copy.deepcopy(variables())
+    kw["instances"].append({"name": "VI_6", "interface": "eth0", "virtual_router_id": 61, "version": 3,
+                            "vips": ["2001:db8::100/128"]})
+    with pytest.raises(ClusterModelError) as e:
+        render(kw)
+    assert e.value.path == "keepalived_vrrp_instances[1].vips[0]", str(e.value)
+    assert "must be link-local" in e.value.reason
+    kw["instances"][1]["vips"].insert(0, "fe80::61:1/64")
+    text = render(kw)
+    block = text[text.index("vrrp_instance VI_6"):]
+    assert "    version 3\n" in block
+    assert "        fe80::61:1/64\n        2001:db8::100/128\n" in block

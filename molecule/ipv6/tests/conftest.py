@@ -1,0 +1,3 @@
+import lvslab_testinfra
+
+lvslab_testinfra.register()
