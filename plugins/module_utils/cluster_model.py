@@ -512,7 +512,6 @@ SCHEMA = {
                          }),
         "conn_tab_bits": dict(type="int", min=8, max=20, doc="size of the connection hash table, 2^bits "
                               "(ip_vs module option, used when ip_vs is next loaded; kernel default 12)"),
-   
         "sysctl": dict(type="dict", options=IPVS_SYSCTL_SPEC, doc="net.ipv4.vs.* kernel settings of the directors, "
                        "written to /etc/sysctl.d/90-lvs-director.conf (applied now and at boot); the defaults "
                        "apply when the block is not given"),
