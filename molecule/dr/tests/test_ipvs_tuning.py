@@ -47,8 +47,8 @@ def _persistent(on):
 
 def test_a_drained_real_server_loses_its_pinned_client_with_expire_quiescent_template():
     dir1 = host("dir1")
-    tables = lambda: [host(d).check_output("ipvsadm -Sn") for d in ("dir1", "dir2")]  # noqa: E731
-    assert wait_for(lambda: all(a in t for t in tables() for a in RS.values()), timeout=30)
+    assert wait_for(lambda: all(a in host(d).check_output("ipvsadm -Sn")
+                                for d in ("dir1", "dir2") for a in RS.values()), timeout=30)
     client = host("client")
     # A client loop runs through the whole test (a request every 50 ms): no request may fail.
     client.run("rm -f /tmp/tune-load.*; (while [ ! -e /tmp/tune-load.stop ]; do "
