@@ -34,6 +34,15 @@ def test_ipvs_sysctls_are_set_and_persisted_on_both_directors():
             assert re.search(r"^net\.ipv4\.vs\.%s\s*=\s*%s$" % (key, value), persisted, re.M), (name, key, persisted)
 
 
+def drain(rs, *extra):
+    """The drain playbook (rolling_maintenance) on one real server; JSON results, not wrapped YAML."""
+    argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i",
+            os.path.join(REPO, "inventories", "lab-dr"), "lvs.cluster.rolling_maintenance",
+            "-e", "lvs_maintenance_hosts=" + rs] + list(extra)
+    return subprocess.run(argv, capture_output=True, text=True, cwd=REPO,
+                          env=dict(os.environ, ANSIBLE_CALLBACK_RESULT_FORMAT="json"))
+
+
 def _answers(n=5):
     """n requests from the client, each a new TCP connection; the real servers answer their name."""
     client = host("client")
@@ -83,10 +92,7 @@ def test_a_drained_real_server_loses_its_pinned_client_with_expire_quiescent_tem
                     "    that: asked.results | map(attribute='stdout') | unique == ['%s']\n"
                     "    fail_msg: \"{{ asked.results | map(attribute='stdout') | list }}\"\n"
                     % (pinned, VIP, other, other))
-        argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i",
-                os.path.join(REPO, "inventories", "lab-dr"), "lvs.cluster.rolling_maintenance",
-                "-e", "lvs_maintenance_hosts=" + pinned, "-e", "lvs_maintenance_tasks=" + tasks]
-        res = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
+        res = drain(pinned, "-e", "lvs_maintenance_tasks=" + tasks)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
         # the playbook restored the weight
         assert "-r %s:80 -g -w 100" % RS[pinned] in dir1.check_output("ipvsadm -Sn")
@@ -99,3 +105,16 @@ def test_a_drained_real_server_loses_its_pinned_client_with_expire_quiescent_tem
     assert wait_for(lambda: client.run("test -e /tmp/tune-load.done").rc == 0, timeout=10)
     answers = client.check_output("cat /tmp/tune-load.out").split()
     assert len(answers) > 20 and set(answers) <= {"rs1", "rs2"}, [a for a in answers if a not in RS][:5]
+
+
+def test_the_drain_playbook_refuses_an_mh_service_without_mh_fallback():
+    dir1 = host("dir1")
+    dir1.check_output("modprobe ip_vs_mh && ipvsadm -E -t %s:80 -s mh" % VIP)  # no -b mh-fallback
+    try:
+        res = drain("rs1")
+        assert res.returncode != 0
+        assert "dir1 %s:80: scheduler mh without the mh-fallback flag" % VIP in res.stdout, res.stdout[-3000:]
+        for name in ("dir1", "dir2"):  # refused before anything was drained
+            assert "-r %s:80 -g -w 100" % RS["rs1"] in host(name).check_output("ipvsadm -Sn")
+    finally:
+        dir1.check_output("ipvsadm -E -t %s:80 -s rr" % VIP)
