@@ -499,6 +499,49 @@ def apply_vrrp_change(cluster, changes, log_path):
     return took
 
 
+def stateless_mh_sloppy(lvs_cluster):
+    """lvs_cluster changed for stateless fail-over: every service scheduled by mh (Maglev
+    hashing of source address and port: both directors, with the same real servers in the
+    same order, build the same table) and sloppy_tcp on the directors (a director creates a
+    connection entry from a mid-flight packet, not only from a SYN): the backup sends the
+    master's connections to the same real servers without knowing them (google/seesaw #89)."""
+    import copy
+    out = copy.deepcopy(lvs_cluster)
+    for svc in out["services"]:
+        svc["scheduler"] = "mh"
+        svc["sched_flags"] = ["mh-fallback", "mh-port"]
+    out.setdefault("ipvs", {}).setdefault("sysctl", {})["sloppy_tcp"] = True
+    return out
+
+
+def apply_cluster_change(cluster, change, log_path):
+    """The directors' part of site.yml (lvs_director, keepalived) re-applied with the inventory's
+    lvs_cluster passed through change(); keepalived restarted cleanly, the master holding the VIPs.
+    Returns the playbook's duration; its output goes to log_path."""
+    import yaml
+    with open(os.path.join(cluster.inventory, "group_vars", "all.yml")) as f:
+        changed = change(yaml.safe_load(f)["lvs_cluster"])
+    vars_path = log_path + ".vars.json"
+    with open(vars_path, "w") as f:
+        json.dump({"lvs_cluster": changed}, f)
+    argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i", cluster.inventory,
+            os.path.join(REPO, "playbooks", "site.yml"), "--limit", "lvs_directors", "-e", "@" + vars_path]
+    t0 = time.time()
+    with open(log_path, "w") as f:
+        p = subprocess.run(argv, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        with open(log_path) as f:
+            raise RuntimeError("site.yml on the directors with a changed lvs_cluster failed (exit %d): %s"
+                               % (p.returncode, f.read()[-3000:]))
+    took = time.time() - t0
+    for h in (cluster.backup, cluster.master):
+        restart_keepalived(h)  # the new scheduler in a fresh table
+    wait_for(lambda: holders(cluster), 30, "a VIP holder")
+    if holders(cluster) != [cluster.master]:
+        hand_vips_to_master(cluster)
+    return took
+
+
 def state(cluster):
     """What the directors look like (recorded when a measurement fails)."""
     out = {}

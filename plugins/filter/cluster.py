@@ -15,7 +15,8 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, checked_value as _checked_value, cluster_model as _cluster_model, ipvs_services,
+    ClusterModelError, checked_value as _checked_value, cluster_model as _cluster_model,
+    director_sysctls as _director_sysctls, ipvs_services,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.keepalived_conf import (
     digest_sources as _digest_sources, keepalived_conf as _keepalived_conf,
@@ -32,6 +33,16 @@ def _model(cluster, directors=None):
 def cluster_model(cluster, directors=None):
     """lvs_cluster validated, with every default resolved (the canonical description)."""
     return _model(cluster, directors)
+
+
+def director_sysctls(model, kernel_release):
+    """{net.ipv4.vs.<name>: value} of one director from the canonical model (cluster_model's result)."""
+    try:
+        return _director_sysctls(model, kernel_release)
+    except ClusterModelError as e:
+        raise AnsibleFilterError(str(e))
+    except (KeyError, TypeError):
+        raise AnsibleFilterError("director_sysctls: the input must be the result of lvs.cluster.cluster_model")
 
 
 def cluster_services(cluster):
@@ -82,6 +93,7 @@ class FilterModule(object):
             "checked_value": checked_value,
             "cluster_model": cluster_model,
             "cluster_services": cluster_services,
+            "director_sysctls": director_sysctls,
             "keepalived_conf": keepalived_conf,
             "keepalived_digest_sources": keepalived_digest_sources,
             "realserver_services": realserver_services,

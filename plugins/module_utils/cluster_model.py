@@ -295,7 +295,12 @@ SERVICE_SPEC = {
                  doc="nat, dr or tun (default lvs_cluster.mode); forward method masq, route, tunnel"),
     "scheduler": dict(type="word", default=DEFAULT_SCHEDULER, aliases=("lb_algo", "lvs_sched"), pattern="[a-z_-]+",
                       what="a scheduler name", doc="IPVS scheduler (rr, wrr, lc, wlc, sh, dh, mh, ...)"),
-    "sched_flags": dict(type="raw", doc="IPVS scheduler flags (ipvs_table)"),
+    "sched_flags": dict(type="raw", doc="IPVS scheduler flags: a list (or comma-separated string) of "
+                        "sh-fallback, sh-port (sh), mh-fallback, mh-port (mh); default for mh: [mh-fallback], "
+                        "because mh keeps a drained (weight 0) real server in its table and, without the flag, "
+                        "drops the new connections hashed to it (\"no destination available\", Kubernetes "
+                        "#138688); given without mh-fallback, no real server may be at weight 0 or "
+                        "inhibit_on_failure"),
     "persistence": dict(type="int", min=0, aliases=("persistence_timeout",),
                         doc="persistence timeout in seconds, 0 = none"),
     "persistence_granularity": dict(type="word", doc="netmask of persistence"),
@@ -443,6 +448,43 @@ SYNC_DAEMON_SPEC = {
     "group": dict(type="ip", doc="multicast group"),
 }
 
+# Scheduler flags of the services (ipvs_model.SCHED_FLAGS: the same names and owners).
+SCHED_FLAGS = {"sh-fallback": "sh", "sh-port": "sh", "mh-fallback": "mh", "mh-port": "mh"}
+# conn_reuse_mode "auto": 0 on kernels 4.1 to 5.8, 1 from 5.9 on (what kube-proxy does);
+# older kernels have no such setting.
+CONN_REUSE_FIXED = (5, 9)
+CONN_REUSE_MIN = (4, 1)
+
+# net.ipv4.vs.* settings of the directors (Documentation/networking/ipvs-sysctl.rst).
+IPVS_SYSCTL_SPEC = {
+    "conn_reuse_mode": dict(type="word", default="auto", choices=("auto", "0", "1", "2"),
+                            doc="what IPVS does with a new connection from a client port still in its table; "
+                            "auto: by the director's kernel, 1 from 5.9 on (the 1-second stall of reused "
+                            "ports and the rescheduling bug are both fixed there), 0 on 4.1-5.8 (1 stalls "
+                            "every reused port 1 s, Kubernetes #70747, #81775, #93297), unset before 4.1; "
+                            "0: the old real server keeps the port; 1: rescheduled when safe (TIME_WAIT, "
+                            "expire_nodest_conn); 2: also in FIN_WAIT (DR/TUN directors see no TIME_WAIT)"),
+    "expire_nodest_conn": dict(type="bool", default=True,
+                               doc="a connection whose real server left the table (check failed) is dropped "
+                               "at its next packet, so the client reconnects at once instead of waiting for "
+                               "the timeout (kernel default false; kube-proxy sets true)"),
+    "expire_quiescent_template": dict(type="bool", default=True,
+                                      doc="a persistence template of a drained (weight 0) real server expires "
+                                      "at the client's next connection, which is scheduled again; without it "
+                                      "a persistent client keeps reaching the drained server until the "
+                                      "template times out (Kubernetes #71834; kernel default false)"),
+    "sloppy_tcp": dict(type="bool", default=False,
+                       doc="create a connection entry from any TCP packet, not only a SYN: a backup director "
+                       "carries connections it never saw open (with mh, the same table on both directors, "
+                       "fail-over without the sync daemon, google/seesaw #89); kernel default false"),
+    "sloppy_sctp": dict(type="bool", default=False,
+                        doc="the same for SCTP (any chunk, not only INIT); kernel default false"),
+    "backup_only": dict(type="bool", default=False,
+                        doc="while its sync daemon is backup, the director does not forward for virtual "
+                        "services: avoids DR/TUN loops where a director is also a real server of its peer; "
+                        "kernel default false"),
+}
+
 SCHEMA = {
     "mode": dict(type="mode", default=DEFAULT_MODE, doc="nat, dr or tun: the default mode of the services"),
     "nat_gateway": dict(type="ip", doc="NAT: the gateway of the real servers' replies (director DIP or LAN VIP)"),
@@ -470,6 +512,9 @@ SCHEMA = {
                          }),
         "conn_tab_bits": dict(type="int", min=8, max=20, doc="size of the connection hash table, 2^bits "
                               "(ip_vs module option, used when ip_vs is next loaded; kernel default 12)"),
+        "sysctl": dict(type="dict", options=IPVS_SYSCTL_SPEC, doc="net.ipv4.vs.* kernel settings of the directors, "
+                       "written to /etc/sysctl.d/90-lvs-director.conf (applied now and at boot); the defaults "
+                       "apply when the block is not given"),
     }),
     "virtual_server_groups": dict(type="list", elements="dict", options=VS_GROUP_SPEC, default=[],
                                   doc="virtual_server_group blocks"),
@@ -682,7 +727,41 @@ def resolve_service(svc, path, cluster_mode=DEFAULT_MODE):
             rs["inhibit_on_failure"] = bool(svc.get("inhibit_on_failure"))
         realservers.append(rs)
     svc["realservers"] = realservers
+    svc["sched_flags"] = _sched_flags(svc, path)
     return svc
+
+
+def _sched_flags(svc, path):
+    """The service's scheduler flags, checked against its scheduler; mh gets mh-fallback by default."""
+    value = svc.get("sched_flags")
+    fpath = path + ".sched_flags"
+    if value is None:
+        # mh keeps a weight-0 real server in its lookup table: without the fallback the
+        # connections hashed to a drained server find "no destination available"
+        return ["mh-fallback"] if svc["scheduler"] == "mh" else None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise ClusterModelError(fpath, "must be a list of flags, not %s" % _type_name(value))
+    flags = []
+    for i, flag in enumerate(value):
+        if flag not in SCHED_FLAGS:
+            raise ClusterModelError("%s[%d]" % (fpath, i), "must be one of %s, not %r"
+                                    % (", ".join(sorted(SCHED_FLAGS)), flag))
+        if SCHED_FLAGS[flag] != svc["scheduler"]:
+            raise ClusterModelError("%s[%d]" % (fpath, i), "%s is a flag of the %s scheduler, not of %s"
+                                    % (flag, SCHED_FLAGS[flag], svc["scheduler"]))
+        if flag not in flags:
+            flags.append(flag)
+    if svc["scheduler"] == "mh" and "mh-fallback" not in flags:
+        for r, rs in enumerate(svc["realservers"]):
+            why = "weight: 0" if rs["weight"] == 0 else "inhibit_on_failure (weight 0 when its check fails)" \
+                if rs["inhibit_on_failure"] else None
+            if why:
+                raise ClusterModelError(fpath, "needs mh-fallback: realservers[%d] has %s, and mh drops the new "
+                                        "connections hashed to a weight-0 real server without it "
+                                        "(no destination available)" % (r, why))
+    return sorted(flags)
 
 
 def _instance_rules(instances, path, global_defs=None, service_vips=()):
@@ -852,6 +931,10 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
         "modes": sorted(set(modes)),
         "keepalived": vrrp is not None,
         "schedulers": sorted(set(svc["scheduler"] for svc in services)),
+        # net.ipv4.vs.* settings, every default applied (conn_reuse_mode "auto" is resolved
+        # per director by director_sysctls, from its kernel version)
+        "ipvs_sysctl": validate((cluster.get("ipvs") or {}).get("sysctl") or {}, IPVS_SYSCTL_SPEC,
+                                path + ".ipvs.sysctl"),
     }
     cluster["realservers"] = realservers
     return cluster
@@ -862,6 +945,32 @@ def _realserver_service(svc, rs):
     item = dict((k, v) for k, v in svc.items() if k != "realservers")
     item["realserver"] = rs
     return item
+
+
+def kernel_version(release):
+    """(major, minor) of a kernel release string ("6.1.0-27-amd64"), or None."""
+    match = re.match(r"\s*(\d+)\.(\d+)", str(release or ""))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def director_sysctls(model, kernel_release):
+    """{net.ipv4.vs.<name>: "value"} for one director, from the canonical model's
+    director.ipvs_sysctl; conn_reuse_mode "auto" resolved by the director's kernel
+    (kernel_release as uname -r prints it)."""
+    settings = model["director"]["ipvs_sysctl"]
+    out = {}
+    for name in sorted(settings):
+        value = settings[name]
+        if name == "conn_reuse_mode" and value == "auto":
+            version = kernel_version(kernel_release)
+            if version is None:
+                raise ClusterModelError("lvs_cluster.ipvs.sysctl.conn_reuse_mode", "auto needs the director's "
+                                        "kernel version, not %r: give 0, 1 or 2" % _short(str(kernel_release)))
+            if version < CONN_REUSE_MIN:
+                continue  # the kernel has no conn_reuse_mode
+            value = "1" if version >= CONN_REUSE_FIXED else "0"
+        out["net.ipv4.vs." + name] = str(int(value)) if isinstance(value, bool) else value
+    return out
 
 
 def ipvs_services(model):

@@ -386,6 +386,8 @@ def _virtual_server(lines, vs, given, path, digests):
         lines.append("virtual_server %s %d {" % (vs["address"], vs["port"]))
     lines.append("    delay_loop %s" % vs["delay_loop"])
     lines.append("    lb_algo " + vs["scheduler"])
+    for flag in vs.get("sched_flags") or []:  # checked against SCHED_FLAGS by resolve_service
+        lines.append("    " + flag)
     lines.append("    lb_kind " + vs["mode"].upper())
     if vs.get("fwmark") is None:
         lines.append("    protocol " + vs["protocol"].upper())

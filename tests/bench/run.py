@@ -19,7 +19,13 @@
    VRRPv3, advert_int 0.1; v2-1s-nopreempt and v2-1s-preempt_delay5 (only the
    poweroff fault: the master coming back). Each re-applies the keepalived
    role (lab/playbooks/keepalived.yml) with an override of
-   keepalived_vrrp_instances.
+   keepalived_vrrp_instances. mh-sloppy (only the connection faults) is
+   stateless fail-over: the inventory's VRRP, every service scheduled by mh
+   (mh-fallback, mh-port) and sloppy_tcp on both directors, re-applied by
+   site.yml on the directors with a changed lvs_cluster; its conn-nosync row
+   is the backup carrying the master's connections without the sync daemon.
+   Stateless against sync in one run:
+     BENCH_SETTINGS=v2-1s,mh-sloppy BENCH_FAULTS=conn-sync,conn-nosync
 3. Optionally (BENCH_IPVS_BULK=1, default on for dr) times ipvs_table with
    100 services x 10 real servers in one call, first apply and no-op re-apply.
 
@@ -40,7 +46,7 @@ from lvslab_failover import log, run  # noqa: E402
 
 OUT = os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab"))
 
-DEFAULT_SETTINGS = "v2-1s,v3-0.1s,v2-1s-nopreempt,v2-1s-preempt_delay5"
+DEFAULT_SETTINGS = "v2-1s,v3-0.1s,v2-1s-nopreempt,v2-1s-preempt_delay5,mh-sloppy"
 DEFAULT_FAULTS = "kill,poweroff,cut,rs-web,reload,conn-sync,conn-nosync"
 # What each setting changes in every vrrp_instance of the inventory.
 SETTINGS = {
@@ -49,8 +55,12 @@ SETTINGS = {
     "v2-1s-nopreempt": {"nopreempt": True},
     "v2-1s-preempt_delay5": {"preempt_delay": 5},
 }
+# Settings that change lvs_cluster (site.yml on the directors) instead of the VRRP instances.
+CLUSTER_SETTINGS = {"mh-sloppy": lf.stateless_mh_sloppy}
 # Settings that only change how the master comes back: only that fault.
 FAILBACK_ONLY = {"v2-1s-nopreempt", "v2-1s-preempt_delay5"}
+# Settings that only change what happens to established connections: only those faults.
+CONNECTIONS_ONLY = {"mh-sloppy"}
 # A request unanswered for this long counts as failed. It bounds the outage
 # from below whenever a request fails, so it must be finer than the 0.5 s goal;
 # the baseline window (no fault) shows whether it is long enough for the lab.
@@ -84,6 +94,14 @@ def build_cluster(cluster):
 
 def apply_setting(cluster, setting):
     """The keepalived role re-applied with the setting; keepalived restarted, master holding the VIPs."""
+    if setting in CLUSTER_SETTINGS:
+        log_path = os.path.join(OUT, "bench-site-directors-%s-%s.log" % (cluster.name, setting))
+        log("== site.yml on the directors with %s (log %s)" % (setting, log_path))
+        dt = lf.apply_cluster_change(cluster, CLUSTER_SETTINGS[setting], log_path)
+        for h in cluster.directors:
+            log("   %s: sloppy_tcp=%s; %s" % (h, run(h, "sysctl -n net.ipv4.vs.sloppy_tcp").stdout.strip(),
+                                            run(h, "ipvsadm -Ln | grep -E '^(TCP|UDP)'").stdout.strip()))
+        return dt
     log_path = os.path.join(OUT, "bench-keepalived-%s-%s.log" % (cluster.name, setting))
     log("== keepalived role with %s (log %s)" % (setting, log_path))
     dt = lf.apply_vrrp_change(cluster, SETTINGS[setting], log_path)
@@ -209,7 +227,9 @@ def main():
             # The first setting, the inventory's, is what site.yml built.
             if setting != "v2-1s" or settings.index(setting) > 0 or skip_site:
                 report.setdefault("apply_s", {})[setting] = round(apply_setting(cluster, setting), 1)
-            for fault in (["poweroff"] if setting in FAILBACK_ONLY else faults):
+            todo = ["poweroff"] if setting in FAILBACK_ONLY else \
+                [f for f in faults if f.startswith("conn-")] if setting in CONNECTIONS_ONLY else faults
+            for fault in todo:
                 try:
                     res = measure(cluster, fault, setting)
                 except Exception as exc:
