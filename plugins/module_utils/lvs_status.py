@@ -210,8 +210,9 @@ def _keepalived_note(st, v):
     if v["state_from"] == "keepalived":
         return "(keepalived)"
     ka = st["keepalived"]
-    why = "not running" if not ka["running"] else (ka["message"] or "instance not reported")
-    return "(from addresses; keepalived: %s)" % why
+    if not ka["running"]:
+        return "(ip addr; keepalived not running)"
+    return "(ip addr; keepalived: %s)" % (ka["message"] or "instance not reported")
 
 
 def status_lines(cluster):

@@ -119,6 +119,14 @@ def test_director_state_from_addresses_without_keepalived():
     assert s["keepalived"]["running"] is False
 
 
+def test_director_whose_keepalived_reports_no_such_instance():
+    k = dict(ka(("VI_OTHER", "MASTER")), msg="")
+    s = st.director_status("dir1", MODEL, IP_DIR1, k, [])
+    assert [(v["state"], v["state_from"]) for v in s["vrrp"]] == [("MASTER", "addresses"), ("BACKUP", "addresses")]
+    lines = st.status_lines(st.cluster_status({"dir1": s}, ["dir1"]))
+    assert "VRRP VI_WEB: MASTER 192.0.2.100 (ip addr; keepalived: instance not reported)" in lines
+
+
 def test_director_without_vrrp_or_keepalived_read():
     model = cluster_model({"mode": "dr", "services": [
         {"vip": "192.0.2.100", "port": 80, "realservers": [{"address": "192.0.2.21"}]}]})
@@ -155,7 +163,7 @@ def test_sigkilled_master_keeps_the_vip_while_the_backup_takes_it():
     ]
     assert [v["split_brain"] for v in c["directors"]["dir1"]["vrrp"]] == [True, False]
     lines = st.status_lines(c)
-    assert "VRRP VI_WEB: MASTER 192.0.2.100 (from addresses; keepalived: not running)  << SPLIT BRAIN" in lines
+    assert "VRRP VI_WEB: MASTER 192.0.2.100 (ip addr; keepalived not running)  << SPLIT BRAIN" in lines
     assert "VRRP VI_WEB: MASTER 192.0.2.100 (keepalived)  << SPLIT BRAIN" in lines
     assert "SPLIT BRAIN: VIP 192.0.2.100 (VI_WEB) is held by dir1, dir2" in lines
     assert "SPLIT BRAIN: VI_WEB is MASTER on dir1 (addresses), dir2 (keepalived)" in lines
