@@ -22,9 +22,17 @@ description:
   - Both dumps also hold the VRRP authentication password in clear; the module returns only the fields
     listed below and removes the dump (and any stale one) at once.
   - When keepalived is not running (no PID file, or its PID is not a keepalived process, as after a
-    SIGKILL) it returns O(ignore:running=false) and no instances; when keepalived writes no dump within
-    O(timeout) it returns no instances and says so in RV(msg). It fails only on unusable options.
+    SIGKILL) it returns RV(running=false) and no instances; when keepalived writes no dump within
+    O(timeout) it returns no instances and says so in RV(msg). It fails only with O(dump=json) on a build
+    without JSON.
 options:
+  dump:
+    description:
+      - Which dump to ask for. V(auto) - JSON when this keepalived build has it, else the text dump;
+        V(json) fails on a build without JSON; V(data) always the text dump.
+    type: str
+    choices: [auto, json, data]
+    default: auto
   pid_file:
     description: keepalived's PID file (its parent process).
     type: path
@@ -159,6 +167,7 @@ def _is_json(text):
 
 def main():
     module = AnsibleModule(argument_spec=dict(
+        dump=dict(type="str", choices=["auto", "json", "data"], default="auto"),
         pid_file=dict(type="path", default="/run/keepalived.pid"),
         tmp_dir=dict(type="path", default="/tmp"),
         timeout=dict(type="float", default=5.0),
@@ -170,7 +179,9 @@ def main():
         result["msg"] = "keepalived is not running (no keepalived process under the PID of %s)" % p["pid_file"]
         module.exit_json(**result)
     result.update(running=True, pid=pid)
-    signum = json_signal(module)
+    signum = json_signal(module) if p["dump"] in ("auto", "json") else None
+    if signum is None and p["dump"] == "json":
+        module.fail_json(msg="this keepalived has no JSON dump (keepalived --signum=JSON names no signal)", **result)
     if signum is not None:
         source, path, complete = "json", os.path.join(p["tmp_dir"], "keepalived.json"), _is_json
     else:
