@@ -181,7 +181,8 @@ def main():
     result.update(running=True, pid=pid)
     signum = json_signal(module) if p["dump"] in ("auto", "json") else None
     if signum is None and p["dump"] == "json":
-        module.fail_json(msg="this keepalived has no JSON dump (keepalived --signum=JSON names no signal)", **result)
+        result["msg"] = "this keepalived has no JSON dump (keepalived --signum=JSON names no signal)"
+        module.fail_json(**result)
     if signum is not None:
         source, path, complete = "json", os.path.join(p["tmp_dir"], "keepalived.json"), _is_json
     else:
