@@ -20,7 +20,8 @@ description:
     whose VRRP section is read. A signal keepalived does not handle would end it, so the JSON signal is
     only sent when C(keepalived --signum=JSON) names one.
   - Both dumps also hold the VRRP authentication password in clear; the module returns only the fields
-    listed below and removes the dump (and any stale one) at once.
+    listed below and removes the dump (and any stale one) at once; with the text dump also the checker's
+    C(/tmp/keepalived_check.data), which the same signal makes keepalived write.
   - When keepalived is not running (no PID file, or its PID is not a keepalived process, as after a
     SIGKILL) it returns RV(running=false) and no instances; when keepalived writes no dump within
     O(timeout) it returns no instances and says so in RV(msg). It fails only with O(dump=json) on a build
@@ -153,6 +154,22 @@ def wait_for_dump(path, complete, timeout):
     return None
 
 
+def keepalived_children(pid):
+    """How many keepalived processes keepalived (pid) has started (VRRP, checker, BFD)."""
+    n = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % entry) as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except (IOError, OSError):
+            continue
+        if fields.get("Name", "").strip() == "keepalived" and fields.get("PPid", "").strip() == str(pid):
+            n += 1
+    return n
+
+
 def _has_topology(text):
     return "VRRP Topology" in text
 
@@ -188,15 +205,25 @@ def main():
     else:
         source, path = "data", os.path.join(p["tmp_dir"], "keepalived.data")
         signum, complete = signal.SIGUSR1, _has_topology
+    # SIGUSR1 also makes keepalived's checker process (when it has one besides the VRRP
+    # process) write its own dump: removed as well once written, to leave nothing behind.
+    check_path = os.path.join(p["tmp_dir"], "keepalived_check.data")
+    with_check = source == "data" and keepalived_children(pid) > 1
     remove(path)
+    if with_check:
+        remove(check_path)
     try:
         os.kill(pid, signum)
         text = wait_for_dump(path, complete, p["timeout"])
+        if with_check:
+            wait_for_dump(check_path, bool, min(p["timeout"], 2.0))
     except OSError as exc:
         result["msg"] = "cannot signal keepalived (PID %d): %s" % (pid, exc)
         module.exit_json(**result)
     finally:
         remove(path)
+        if with_check:
+            remove(check_path)
     if text is None:
         result["msg"] = "keepalived wrote no %s within %s s" % (path, p["timeout"])
         module.exit_json(**result)

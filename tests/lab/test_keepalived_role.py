@@ -307,7 +307,8 @@ def test_status_flags_split_brain_after_keepalived_is_sigkilled_and_passes_once_
         assert SECRET not in json.dumps(res)
     # keepalived's dumps do not stay behind in /tmp
     for host in DIRECTORS:
-        assert lab.out(host, "ls /tmp/keepalived.json /tmp/keepalived.data 2>/dev/null || true").strip() == ""
+        assert lab.out(host, "ls /tmp/keepalived.json /tmp/keepalived.data /tmp/keepalived_check.data "
+                             "2>/dev/null || true").strip() == ""
 
 
 def test_status_reports_an_unreachable_director_without_calling_it_split_brain(lab, runs):
