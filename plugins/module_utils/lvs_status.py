@@ -243,5 +243,5 @@ def status_lines(cluster):
         lines.append("NO STATUS from %s (unreachable or a read failed, see above): split brain checked among %s only"
                      % (", ".join(cluster["no_status"]), ", ".join(cluster["directors"]) or "none"))
     if not cluster["split_brain"]:
-        lines.append("No split brain: every VIP on at most one director, every instance MASTER on at most one")
+        lines.append("No split brain: no VIP on two directors, no instance MASTER on two")
     return lines
