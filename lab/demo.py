@@ -64,7 +64,7 @@ def main():
     res = playbook("status.yml")
     text = res.stdout
     for block in text.split("TASK [Show the status]")[1:2]:
-        print(block.split("PLAY RECAP")[0].strip())
+        print(block.split("PLAY RECAP")[0].split("\nTASK [")[0].strip())
     if res.returncode != 0:
         print(text[-3000:], res.stderr[-2000:])
         return 1

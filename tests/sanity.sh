@@ -74,6 +74,7 @@ if [ "$COMMAND" = units ] && [ $# -eq 0 ]; then
   # The pure-logic unit tests. test_keepalived_template.py and
   # test_realserver_windows.py run ansible-playbook/ansible-doc against the
   # repository's .venv and .lab/collections; `make test-unit` runs them.
-  set -- tests/unit/test_ipvs_model.py tests/unit/test_realserver_net.py tests/unit/test_os_family_vars.py
+  set -- tests/unit/test_ipvs_model.py tests/unit/test_realserver_net.py tests/unit/test_os_family_vars.py \
+    tests/unit/test_lvs_status.py
 fi
 exec "$VENV/bin/ansible-test" "$COMMAND" --python "$PYTHON_VERSION" --local --color no "$@"

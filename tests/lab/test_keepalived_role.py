@@ -3,10 +3,14 @@
 Five ansible-playbook runs: converge, converge again (changed=0), a
 configuration change (reload: same PID, VIP stays on the master), an options
 change (restart: a new keepalived with the new options), a bad variable set
-(validation fails, the old file stays). At the end keepalived
-is stopped, its files removed and both directors rebooted.
+(validation fails, the old file stays). Then the status playbook on this
+cluster: split brain after keepalived is SIGKILLed on the master, none once it
+is restarted, and a powered-off director reported without being called split
+brain. At the end keepalived is stopped, its files removed and both directors
+rebooted.
 """
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -62,12 +66,12 @@ class Runs:
         self.out_dir = out_dir
         self.n = 0
 
-    def play(self, variables, *extra):
+    def play(self, variables, *extra, playbook=PLAYBOOK):
         self.n += 1
         vars_file = os.path.join(self.out_dir, "keepalived-vars-%d.yml" % self.n)
         with open(vars_file, "w") as f:
             yaml.safe_dump(dict(variables, lvs_vrrp_priority="{{ 150 if inventory_hostname == 'dir1' else 100 }}"), f)
-        argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], PLAYBOOK,
+        argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], playbook,
                 "-e", "@" + vars_file, "--diff"] + list(extra)
         t0 = time.time()
         p = subprocess.run(argv, capture_output=True, text=True, cwd=REPO,
@@ -224,3 +228,99 @@ def test_bad_variables_fail_validation_and_keep_the_old_file(lab, runs):
         assert lab.out(host, "stat -c %a " + CONF).strip() == "600"
         assert keepalived_pid(lab, host) == pids[host]
     assert has_vip(lab, "dir1") and not has_vip(lab, "dir2")
+
+
+# ---------------------------------------------------------------- the status playbook (issue 17)
+
+STATUS = "lvs.cluster.status"
+LAST_CLUSTER = dict(cluster(rs2_weight=7, extra_service=True))  # what runs since the options change
+
+
+def status(runs, name):
+    """lvs.cluster.status on this cluster: (rc, output, the JSON it wrote)."""
+    path = os.path.join(runs.out_dir, "status-%s.json" % name)
+    if os.path.exists(path):
+        os.unlink(path)
+    rc, out = runs.play(LAST_CLUSTER, "-e", "lvs_status_json=" + path, playbook=STATUS)
+    assert os.path.exists(path), out[-5000:]  # written also when it fails
+    with open(path) as f:
+        text = f.read()
+    assert SECRET not in out and SECRET not in text  # keepalived's dump holds it in clear
+    return rc, out, json.loads(text)
+
+
+def printed(out, line):
+    """line is in the output (the YAML callback may wrap a long line of the printed table)."""
+    return " ".join(line.split()) in " ".join(out.split())
+
+
+def vrrp_entry(report, director):
+    (entry,) = report["directors"][director]["vrrp"]
+    return entry
+
+
+def test_status_flags_split_brain_after_keepalived_is_sigkilled_and_passes_once_restarted(lab, runs):
+    """SIGKILL leaves the VIP on the master (keepalived cannot remove it) while the backup,
+    hearing no adverts, takes it too: two holders, two MASTERs."""
+    assert has_vip(lab, "dir1") and not has_vip(lab, "dir2")
+    # Frozen first, then killed: a surviving parent would respawn or stop its children cleanly.
+    lab.run("dir1", "p=$(pidof keepalived); kill -STOP $p; kill -KILL $p")
+    try:
+        assert wait_for(lambda: has_vip(lab, "dir2"), timeout=20), lab.out("dir2", "ip addr")
+        assert has_vip(lab, "dir1")
+        rc, out, report = status(runs, "split-brain")
+        assert rc != 0, out[-5000:]
+        # Everything printed and written before the failure.
+        assert "-> 192.0.2.21:80" in out and "== dir1 ==" in out and "== dir2 ==" in out
+        assert printed(out, "VRRP VI_WEB: MASTER 192.0.2.100 (ip addr; keepalived not running)  << SPLIT BRAIN")
+        assert printed(out, "VRRP VI_WEB: MASTER 192.0.2.100 (keepalived)  << SPLIT BRAIN")
+        assert printed(out, "SPLIT BRAIN: VIP 192.0.2.100 (VI_WEB) is held by dir1, dir2")
+        assert printed(out, "SPLIT BRAIN: VI_WEB is MASTER on dir1 (addresses), dir2 (keepalived)")
+        assert "TASK [Fail on split brain" in out and recap(out, "dir1")["failed"] == 1
+        assert report["ok"] is False and report["complete"] is True and report["no_status"] == []
+        assert report["split_brain"] == [
+            {"kind": "vip", "instance": "VI_WEB", "vip": VIP, "directors": ["dir1", "dir2"]},
+            {"kind": "master", "instance": "VI_WEB", "directors": ["dir1", "dir2"],
+             "state_from": {"dir1": "addresses", "dir2": "keepalived"}}]
+        assert report["directors"]["dir1"]["keepalived"]["running"] is False
+        assert report["directors"]["dir2"]["keepalived"]["source"] == "json"
+        assert vrrp_entry(report, "dir2")["keepalived_state"] == "MASTER"
+    finally:
+        # What a supervisor does (the README's note on SIGKILLed keepalived): a new keepalived
+        # on dir1 (its pidfile is stale) takes the VIP over, and dir2 gives it up.
+        lab.run("dir1", "rm -f /run/keepalived*.pid; service keepalived start")
+    assert wait_for(lambda: has_vip(lab, "dir1") and not has_vip(lab, "dir2"), timeout=30)
+    rc, out, report = status(runs, "restored")
+    assert rc == 0, out[-5000:]
+    assert printed(out, "VRRP VI_WEB: MASTER 192.0.2.100 (keepalived)")
+    assert printed(out, "VRRP VI_WEB: BACKUP 192.0.2.100 (keepalived)")
+    assert "No split brain" in out and "SPLIT BRAIN" not in out
+    assert report["ok"] is True and report["split_brain"] == []
+    assert [(vrrp_entry(report, d)["state"], vrrp_entry(report, d)["state_from"]) for d in DIRECTORS] == \
+        [("MASTER", "keepalived"), ("BACKUP", "keepalived")]
+    assert vrrp_entry(report, "dir1")["held"] == [VIP] and vrrp_entry(report, "dir2")["held"] == []
+    # The text dump (what builds without JSON give) tells the same states.
+    for host, state in zip(DIRECTORS, ("MASTER", "BACKUP")):
+        res = lab.module(host, "keepalived_info", dump="data")
+        assert res["source"] == "data", res
+        assert [(i["name"], i["state"], i["vips"]) for i in res["instances"]] == [("VI_WEB", state, [VIP])]
+        assert SECRET not in json.dumps(res)
+    # keepalived's dumps do not stay behind in /tmp
+    for host in DIRECTORS:
+        assert lab.out(host, "ls /tmp/keepalived.json /tmp/keepalived.data /tmp/keepalived_check.data "
+                             "2>/dev/null || true").strip() == ""
+
+
+def test_status_reports_an_unreachable_director_without_calling_it_split_brain(lab, runs):
+    lab.lab("poweroff", "dir2")
+    try:
+        rc, out, report = status(runs, "unreachable")
+    finally:
+        lab.lab("poweron", "dir2")
+    assert rc != 0  # ansible-playbook's own failure for an unreachable host
+    assert recap(out, "dir2")["unreachable"] == 1
+    assert report["no_status"] == ["dir2"] and report["complete"] is False
+    assert report["split_brain"] == [] and report["ok"] is True and list(report["directors"]) == ["dir1"]
+    assert printed(out, "NO STATUS from dir2 (unreachable or a read failed, see above): split brain checked among "
+                        "dir1 only")
+    assert "SPLIT BRAIN" not in out  # neither a finding nor the failure that lists them

@@ -41,11 +41,19 @@ def test_status_playbook_prints_a_table_and_writes_json():
     out = os.path.join(os.environ["LVSLAB_OUT"], "lvs-status.json")  # the controller writes only there
     res = playbook("status", "-e", "lvs_status_json=" + out)
     assert res.returncode == 0, res.stdout[-3000:]
-    assert "VRRP VI_WEB: MASTER 192.0.2.100" in res.stdout
+    printed = " ".join(res.stdout.split())  # the YAML callback may wrap a long line
+    assert "VRRP VI_WEB: MASTER 192.0.2.100 (keepalived)" in printed
+    assert "VRRP VI_WEB: BACKUP 192.0.2.100 (keepalived)" in printed
     assert "-> 192.0.2.21:80" in res.stdout
+    assert "No split brain" in res.stdout
+    assert "lab-only" not in res.stdout  # the VRRP password of keepalived's state dump
     with open(out) as f:
-        status = json.load(f)
-    assert status["dir1"]["vrrp"][0]["state"] == "MASTER"
-    assert status["dir2"]["vrrp"][0]["state"] == "BACKUP"
-    weights = {d["address"]: d["weight"] for d in status["dir1"]["services"][0]["destinations"]}
+        text = f.read()
+    assert "lab-only" not in text
+    status = json.loads(text)
+    assert status["ok"] is True and status["split_brain"] == [] and status["no_status"] == []
+    dirs = status["directors"]
+    assert (dirs["dir1"]["vrrp"][0]["state"], dirs["dir1"]["vrrp"][0]["state_from"]) == ("MASTER", "keepalived")
+    assert (dirs["dir2"]["vrrp"][0]["state"], dirs["dir2"]["vrrp"][0]["state_from"]) == ("BACKUP", "keepalived")
+    weights = {d["address"]: d["weight"] for d in dirs["dir1"]["services"][0]["destinations"]}
     assert weights == {"192.0.2.21": 100, "192.0.2.22": 100}
