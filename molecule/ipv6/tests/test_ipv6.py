@@ -122,9 +122,10 @@ def test_status_playbook_shows_the_ipv6_cluster():
     assert "[%s]:%d" % (VIP, PORT) in res.stdout and "-> [2001:db8::21]:80" in res.stdout
     with open(out) as f:
         status = json.load(f)
-    assert [v["state"] for v in status["dir1"]["vrrp"]] == ["MASTER"]
-    assert [v["state"] for v in status["dir2"]["vrrp"]] == ["BACKUP"]
-    assert {d["address"] for d in status["dir1"]["services"][0]["destinations"]} == set(REALSERVERS.values())
+    assert [v["state"] for v in status["directors"]["dir1"]["vrrp"]] == ["MASTER"]
+    assert [v["state"] for v in status["directors"]["dir2"]["vrrp"]] == ["BACKUP"]
+    dir1_destinations = status["directors"]["dir1"]["services"][0]["destinations"]
+    assert {d["address"] for d in dir1_destinations} == set(REALSERVERS.values())
 
 
 def test_master_poweroff_moves_the_vips_and_requests_continue():
