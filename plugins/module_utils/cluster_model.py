@@ -873,8 +873,8 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
 
 def _add_tun_mss(entries, svc, rs, tun):
     """One {address, mss} per TUN VIP of a real server: the smallest MSS of its services there."""
-    mss = tun.get("mss") or tun_mss(tun["path_mtu"], ipaddress.ip_address(rs["address"]).version, svc["family"],
-                                     rs.get("tun_type"), _tun_flags(rs))
+    rs_family = ipaddress.ip_address(rs["address"]).version
+    mss = tun.get("mss") or tun_mss(tun["path_mtu"], rs_family, svc["family"], rs.get("tun_type"), _tun_flags(rs))
     for entry in entries:
         if entry["address"] == svc["address"]:
             entry["mss"] = min(entry["mss"], mss)
