@@ -374,7 +374,7 @@ def _route_kwargs(ipr, route, table_id):
     if route.get("scope"):
         kw["scope"] = route["scope"]
     if route.get("advmss"):
-        kw["metrics"] = {"attrs": [["RTAX_ADVMSS", route["advmss"]]]}
+        kw["metrics"] = {"advmss": route["advmss"]}  # pyroute2 0.7 ignores the raw {"attrs": ...} form
     return kw
 
 
