@@ -485,6 +485,53 @@ IPVS_SYSCTL_SPEC = {
                         "kernel default false"),
 }
 
+# LVS-TUN and the MTU. The director wraps each packet of the client in one more
+# header (IPIP/GUE/GRE) towards the real server; a client segment sized for a 1500-byte
+# path no longer fits and the director answers with ICMP fragmentation-needed. Where
+# such ICMP is dropped on the client's path, large uploads stall (cloudnativelabs/
+# kube-router #630, PR #1063). The client sizes its segments by the MSS the real
+# server advertises in its SYN-ACK, which goes straight to the client, never
+# through the director: so the real server must advertise the smaller MSS
+# (clamping on the director could only change the other, unencapsulated direction).
+TUN_SPEC = {
+    "path_mtu": dict(type="int", min=576, max=65535, default=1500,
+                     doc="MTU of the path from the directors to the real servers, the one the encapsulated "
+                     "packets take"),
+    "clamp_mss": dict(type="bool", default=True,
+                      doc="advertise the computed MSS on the real servers for connections to their TUN VIPs "
+                      "(realserver_linux, module source_advmss); false leaves the kernel's MSS (path MTU "
+                      "discovery must then work on every client's path)"),
+    "mss": dict(type="int", min=88, max=65495,
+                doc="the MSS to advertise instead of the computed one (path_mtu minus the outer header: IPv4 20, "
+                "IPv6 40; the encapsulation: ipip 0, gue 8 UDP + 4 GUE (+8 with remcsum), gre 4 (+4 with csum); "
+                "the inner IP header 20/40 and the TCP header 20; IPIP over IPv4 at 1500: 1440)"),
+}
+
+# Bytes the director adds per tunnel type, beyond the outer IP header (kernel
+# ip_vs_xmit.c, __ip_vs_get_out_rt: udphdr 8 + guehdr 4, +GUE_PLEN_REMCSUM 4 +
+# GUE_LEN_PRIV 4 with remcsum; gre_calc_hlen: 4, +4 with the checksum).
+TUN_ENCAP_BYTES = {"ipip": 0, "gue": 8 + 4, "gre": 4}
+DEFAULT_TUN_TYPE = "ipip"  # what IPVS uses when the destination names none
+
+
+def _tun_flags(rs):
+    flags = rs.get("tun_flags") or []
+    return [flags] if isinstance(flags, str) else list(flags)
+
+
+def tun_mss(path_mtu, rs_family, vip_family, tun_type=None, tun_flags=()):
+    """The largest TCP MSS whose segments still fit path_mtu once encapsulated by the director."""
+    tun_type = tun_type or DEFAULT_TUN_TYPE
+    outer = 20 if rs_family == 4 else 40
+    encap = TUN_ENCAP_BYTES[tun_type]
+    if tun_type == "gue" and "remcsum" in tun_flags:
+        encap += 8
+    if tun_type == "gre" and "csum" in tun_flags:
+        encap += 4
+    inner = (20 if vip_family == 4 else 40) + 20  # IP and TCP header of the client's segment
+    return path_mtu - outer - encap - inner
+
+
 SCHEMA = {
     "mode": dict(type="mode", default=DEFAULT_MODE, doc="nat, dr or tun: the default mode of the services"),
     "nat_gateway": dict(type="ip", doc="NAT: the gateway of the real servers' replies (director DIP or LAN VIP)"),
@@ -518,6 +565,9 @@ SCHEMA = {
     }),
     "virtual_server_groups": dict(type="list", elements="dict", options=VS_GROUP_SPEC, default=[],
                                   doc="virtual_server_group blocks"),
+    "tun": dict(type="dict", options=TUN_SPEC,
+                doc="LVS-TUN: the TCP MSS the real servers advertise, so that the client's segments still fit "
+                "the path once the director has encapsulated them (no reliance on ICMP fragmentation-needed)"),
     "services": dict(type="list", elements="dict", options=SERVICE_SPEC, default=[], doc="the virtual services"),
 }
 
@@ -853,6 +903,8 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
     if lvs_cluster is None:
         lvs_cluster = {}
     cluster = validate(lvs_cluster, SCHEMA, path)
+    if cluster.get("tun") is None:
+        cluster["tun"] = validate({}, TUN_SPEC, path + ".tun")  # its defaults: the canonical form has them all
     services = [resolve_service(svc, "%s.services[%d]" % (path, i), cluster["mode"])
                 for i, svc in enumerate(cluster["services"])]
     names = {}
@@ -916,10 +968,12 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
             if not rs.get("host"):
                 continue
             entry = realservers.setdefault(rs["host"], {
-                "services": [], "vips": {"dr": [], "tun": [], "nat": []}, "addresses": []})
+                "services": [], "vips": {"dr": [], "tun": [], "nat": []}, "addresses": [], "tun_mss": []})
             entry["services"].append(_realserver_service(svc, rs))
             if svc["address"] and svc["address"] not in entry["vips"][svc["mode"]]:
                 entry["vips"][svc["mode"]].append(svc["address"])
+            if svc["mode"] == "tun" and svc["address"] and svc["protocol"] == "tcp" and cluster["tun"]["clamp_mss"]:
+                _add_tun_mss(entry["tun_mss"], svc, rs, cluster["tun"])
             if rs["address"] not in entry["addresses"]:
                 entry["addresses"].append(rs["address"])
     modes = [svc["mode"] for svc in services]
@@ -938,6 +992,17 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
     }
     cluster["realservers"] = realservers
     return cluster
+
+
+def _add_tun_mss(entries, svc, rs, tun):
+    """One {address, mss} per TUN VIP of a real server: the smallest MSS of its services there."""
+    rs_family = ipaddress.ip_address(rs["address"]).version
+    mss = tun.get("mss") or tun_mss(tun["path_mtu"], rs_family, svc["family"], rs.get("tun_type"), _tun_flags(rs))
+    for entry in entries:
+        if entry["address"] == svc["address"]:
+            entry["mss"] = min(entry["mss"], mss)
+            return
+    entries.append({"address": svc["address"], "mss": mss})
 
 
 def _realserver_service(svc, rs):

@@ -2,7 +2,7 @@
 # Copyright: lvs.cluster developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Boot persistence shared by the real-server modules (arp_sysctl,
-policy_route, vip_address).
+policy_route, source_advmss, vip_address).
 
 Each module writes a declarative JSON state file under /etc/lvs-cluster/
 (``<kind>-<name>.json``). One boot hook owned by the collection replays them:
@@ -30,7 +30,7 @@ INIT_PATH = "/etc/init.d/lvs-cluster-net"
 UNIT_PATH = "/etc/systemd/system/lvs-cluster-net.service"
 UNIT_WANTS = "/etc/systemd/system/multi-user.target.wants/lvs-cluster-net.service"
 SERVICE = "lvs-cluster-net"
-KINDS = ("vip", "sysctl", "policy_route")
+KINDS = ("vip", "sysctl", "policy_route", "source_advmss")
 
 
 def _boot_script():

@@ -330,12 +330,16 @@ def kernel_routes(ipr, table_id, family):
             continue
         dst = _attr(msg, "RTA_DST")
         oif = _attr(msg, "RTA_OIF")
+        metrics = _attr(msg, "RTA_METRICS")
         out.append({
             "dest": "%s/%d" % (dst, msg["dst_len"]) if dst else "default",
             "gateway": _attr(msg, "RTA_GATEWAY"),
             "dev": link_name(ipr, oif) if oif else None,
             "metric": _attr(msg, "RTA_PRIORITY") or 0,
             "family": family,
+            "scope": msg["scope"],
+            "type": msg["type"],
+            "advmss": metrics.get_attr("RTAX_ADVMSS") if metrics is not None else None,
         })
     return out
 
@@ -367,6 +371,10 @@ def _route_kwargs(ipr, route, table_id):
         kw["oif"] = link_index(ipr, route["dev"])
     if route.get("metric"):
         kw["priority"] = route["metric"]
+    if route.get("scope"):
+        kw["scope"] = route["scope"]
+    if route.get("advmss"):
+        kw["metrics"] = {"advmss": route["advmss"]}  # pyroute2 0.7 ignores the raw {"attrs": ...} form
     return kw
 
 

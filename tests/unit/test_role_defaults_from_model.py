@@ -27,7 +27,8 @@ PLAY = """\
           {{{{ {{'ip_forward': lvs_director_ip_forward | bool, 'mode': lvs_director_mode,
                'vips': lvs_director_vips, 'keepalived': lvs_director_keepalived | bool,
                'services': lvs_director_services, 'dr_vips': realserver_linux_dr_vips,
-               'tun_vips': realserver_linux_tun_vips, 'nat_source': realserver_linux_nat_source,
+               'tun_vips': realserver_linux_tun_vips, 'tun_mss': realserver_linux_tun_mss,
+               'nat_source': realserver_linux_nat_source,
                'timeouts': lvs_director_timeouts, 'conn_tab_bits': lvs_director_conn_tab_bits}} | to_json }}}}
 """
 
@@ -104,3 +105,15 @@ def test_ipvs_settings_from_the_model(mixed, tmp_path):
     p, out = run(str(tmp_path), cluster)
     assert p.returncode == 0, p.stdout[-3000:]
     assert out["dir1"]["timeouts"] == {"tcp": 7200, "udp": 60} and out["dir1"]["conn_tab_bits"] == 20
+
+
+def test_tun_mss_from_the_model(mixed, tmp_path):
+    assert mixed["rs1"]["tun_mss"] == [] and mixed["rs2"]["tun_mss"] == []  # no TUN service
+    cluster = dict(MIXED, tun={"path_mtu": 1400})
+    cluster["services"] = [dict(MIXED["services"][0], mode="tun",
+                                realservers=[{"host": "rs1", "address": "192.0.2.21", "tun_type": "gue"}])]
+    p, out = run(str(tmp_path), cluster)
+    assert p.returncode == 0, p.stdout[-3000:]
+    # 1400 - 20 outer IPv4 - 12 UDP+GUE - 40 inner IPv4 and TCP
+    assert out["rs1"]["tun_vips"] == ["192.0.2.100"] and out["rs1"]["tun_mss"] == [{"address": "192.0.2.100", "mss": 1328}]
+    assert out["rs2"]["tun_mss"] == []  # not a real server of the service

@@ -1,10 +1,14 @@
 """LVS-TUN built by lvs.cluster.site: IPIP to the real servers, VIP on tunl0."""
 
+import os
+import re
+import subprocess
+import time
+
+import pytest
 from lvslab_testinfra import host, wait_for
 
 VIP = "192.0.2.100"
-
-
 
 
 def test_directors_tunnel_to_the_real_servers():
@@ -29,3 +33,91 @@ def test_client_reaches_both_real_servers_through_the_tunnel():
     # The packets really went through IPIP: the real servers' tunl0 counted them.
     rx = int(host("rs1").check_output("cat /sys/class/net/tunl0/statistics/rx_packets"))
     assert rx > 0
+
+
+# ---------------------------------------------------------------- MTU (issue 17)
+# The director adds 20 bytes (IPIP) to each of the client's packets. The real servers
+# advertise MSS 1440 on connections to the VIP (lvs_cluster.tun, module source_advmss), so
+# the client's segments fit the 1500-byte path once encapsulated, with no ICMP needed.
+UPLOAD_CGI = os.path.join(os.path.dirname(__file__), "..", "..", "..", "lab", "clients", "upload.cgi")
+UPLOAD_SIZE = 2 * 1024 * 1024
+TABLE, PRIORITY, MSS = 101, 1010, 1440
+RULE = "from %s lookup %d priority %d" % (VIP, TABLE, PRIORITY)
+REAL_SERVERS = ("rs1", "rs2")
+
+
+def test_real_servers_advertise_an_mss_that_fits_the_tunnel():
+    for name in REAL_SERVERS:
+        rs = host(name)
+        assert "from %s lookup %d" % (VIP, TABLE) in rs.check_output("ip -4 rule show")
+        # the main table's route to the client, copied with advmss; the reply from the VIP takes it
+        assert "192.0.2.0/24 dev eth0 proto static scope link advmss %d" % MSS in \
+            rs.check_output("ip -4 route show table %d" % TABLE)
+        assert "table %d" % TABLE in rs.check_output("ip -4 route get 192.0.2.10 from %s" % VIP)
+        assert "advmss" not in rs.check_output("ip -4 route show table main")  # the host's own routes untouched
+
+
+@pytest.fixture
+def icmp_frag_needed_dropped_at_the_client():
+    """A path that drops ICMP fragmentation-needed: the client never learns the tunnel's MTU."""
+    client = host("client")
+    client.check_output("tc qdisc add dev eth0 ingress && tc filter add dev eth0 parent ffff: protocol ip prio 1 "
+                        "flower ip_proto icmp type 3 code 4 action drop")
+    yield client
+    client.run("tc qdisc del dev eth0 ingress")
+
+
+def dropped_icmp(client):
+    stats = client.check_output("tc -s filter show dev eth0 parent ffff:")
+    return int(re.search(r"Sent \d+ bytes (\d+) pkt", stats).group(1))
+
+
+def upload(client, max_time):
+    client.check_output("ip route flush cache")  # forget any path MTU learnt before
+    return client.run("curl -s -S -o /tmp/upload.answer -w '%%{size_upload}\\n' --max-time %d -H 'Expect:' "
+                      "--data-binary @/tmp/upload.bin http://%s/cgi-bin/upload && cat /tmp/upload.answer"
+                      % (max_time, VIP))
+
+
+def test_2mib_upload_with_icmp_dropped_passes_with_the_mss_and_stalls_without(icmp_frag_needed_dropped_at_the_client):
+    client = icmp_frag_needed_dropped_at_the_client
+    with open(UPLOAD_CGI, "rb") as f:
+        cgi = f.read()
+    for name in REAL_SERVERS:
+        subprocess.run(["lvslab", "exec", name, "--", "sh", "-c", "mkdir -p /srv/lvs-test-www/cgi-bin && "
+                        "cat > /srv/lvs-test-www/cgi-bin/upload && chmod 755 /srv/lvs-test-www/cgi-bin/upload"],
+                       input=cgi, check=True)
+    digest = client.check_output("head -c %d /dev/urandom > /tmp/upload.bin && sha256sum /tmp/upload.bin"
+                                 % UPLOAD_SIZE).split()[0]
+    for _ in REAL_SERVERS:  # wlc: one upload to each real server
+        started = time.monotonic()
+        done = upload(client, 60)
+        assert done.rc == 0, done.stderr
+        assert done.stdout == "%d\n%d %s\n" % (UPLOAD_SIZE, UPLOAD_SIZE, digest)  # curl's count, then the CGI's
+        print("with the advertised MSS: 2 MiB uploaded in %.2f s" % (time.monotonic() - started))
+    assert "mtu" not in client.check_output("ip -4 route get %s" % VIP)  # no path MTU was learnt
+    assert dropped_icmp(client) == 0  # the director never had to ask for smaller packets
+
+    # Without the setting (the rule that selects the advmss table removed), the real servers
+    # advertise 1460: the director cannot forward the client's full-sized segments, its ICMP
+    # is dropped, and the upload stalls.
+    for name in REAL_SERVERS:
+        host(name).check_output("ip -4 rule del " + RULE)
+    try:
+        # 10 s: with the setting each upload above takes about 1 s in the lab
+        stalled = upload(client, 10)
+        assert stalled.rc == 28, (stalled.rc, stalled.stdout, stalled.stderr)  # curl: operation timed out
+        assert int(stalled.stdout.split()[0]) < UPLOAD_SIZE, stalled.stdout
+        assert dropped_icmp(client) > 0
+        print("without: curl timed out after 10 s, %s bytes handed to the socket, %d ICMP fragmentation-needed "
+              "dropped at the client" % (stalled.stdout.split()[0], dropped_icmp(client)))
+    finally:
+        for name in REAL_SERVERS:
+            host(name).run("ip -4 rule add " + RULE)
+
+
+def test_the_advertised_mss_comes_back_after_a_reboot():
+    subprocess.run(["lvslab", "reboot", "rs2"], check=True)
+    rs2 = host("rs2")
+    assert "from %s lookup %d" % (VIP, TABLE) in rs2.check_output("ip -4 rule show")
+    assert "advmss %d" % MSS in rs2.check_output("ip -4 route show table %d" % TABLE)

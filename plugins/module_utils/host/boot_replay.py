@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # lvs-cluster-net: replays the state files of the lvs.cluster collection
 # (/etc/lvs-cluster/*.json) with `ip` and `sysctl`. Written by the modules
-# vip_address, arp_sysctl and policy_route; do not edit.
+# vip_address, arp_sysctl, policy_route and source_advmss; do not edit.
 #   lvs-cluster-net apply   apply every state file (idempotent)
 #   lvs-cluster-net show    print the commands apply would run
 # This file is the program itself: persist.py installs its source as
@@ -19,7 +19,8 @@ import subprocess
 import sys
 
 STATE_DIR = "/etc/lvs-cluster"
-ORDER = {"vip": 0, "sysctl": 1, "policy_route": 2}
+ORDER = {"vip": 0, "sysctl": 1, "policy_route": 2, "source_advmss": 3}
+SCOPES = {"link": 253, "host": 254}
 
 
 def proc_sys_path(key):
@@ -58,11 +59,41 @@ def route_spec(route, table_id):
         spec += ["dev", route["dev"]]
     if route.get("metric") is not None:
         spec += ["metric", str(route["metric"])]
+    if route.get("scope"):
+        spec += ["scope", str(route["scope"])]
+    if route.get("advmss"):
+        spec += ["advmss", str(route["advmss"])]
     # proto static: what the module's netlink calls (pyroute2) set too
     return spec + ["proto", "static", "table", str(table_id)]
 
 
-def commands(state):
+def main_routes(family):
+    """The main table's unicast routes, as `ip -j route` gives them (source_advmss copies them)."""
+    res = subprocess.run(["ip", "-j", "-%d" % family, "route", "show", "table", "main"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    if res.returncode != 0:
+        sys.stderr.write("lvs-cluster-net: ip route show table main: %s\n" % res.stderr.strip())
+        return []
+    return json.loads(res.stdout or "[]")
+
+
+def advmss_routes(state, read_main=main_routes):
+    """source_advmss: each unicast route of the main table with advmss (the smallest MSS of its family)."""
+    mss = {}
+    for src in state.get("sources", []):
+        mss[src["family"]] = min(mss.get(src["family"], src["mss"]), src["mss"])
+    out = []
+    for family in sorted(mss):
+        for r in read_main(family):
+            if r.get("type", "unicast") != "unicast" or not (r.get("gateway") or r.get("dev")):
+                continue  # not unicast, or multipath (as the module)
+            out.append({"dest": r["dst"], "gateway": r.get("gateway"), "dev": r.get("dev"),
+                        "metric": r.get("metric"), "scope": r.get("scope") if r.get("scope") in SCOPES else None,
+                        "advmss": mss[family], "family": family})
+    return out
+
+
+def commands(state, read_main=main_routes):
     """(argv, tolerate_failure, condition) steps for one state file.
     condition: None, or ("exists", path) / ("missing", path)."""
     kind = state.get("kind")
@@ -88,9 +119,12 @@ def commands(state):
         for key, value in sorted(state.get("settings", {}).items()):
             steps.append((["sysctl", "-q", "-w", "%s=%s" % (key, value)], False,
                           ("exists", proc_sys_path(key))))
-    elif kind == "policy_route":
-        tid = state["table"]["id"]
-        for route in state.get("routes", []):
+    elif kind in ("policy_route", "source_advmss"):
+        if kind == "policy_route":
+            tid, routes = state["table"]["id"], state.get("routes", [])
+        else:
+            tid, routes = state["table_id"], advmss_routes(state, read_main)
+        for route in routes:
             steps.append((["ip", fam(route), "route", "replace"] + route_spec(route, tid), False, None))
         for rule in state.get("rules", []):
             spec = rule_spec(rule, tid)
