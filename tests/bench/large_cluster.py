@@ -43,6 +43,7 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "lab"))
+import lvslab  # noqa: E402
 import lvslab_failover as lf  # noqa: E402
 from lvslab_failover import log, run  # noqa: E402
 
@@ -165,11 +166,45 @@ def keepalived_roles(host):
     return out
 
 
-def measured_reload(host, done, what, idle_for=2.0):
+# The lab hosts run no syslog daemon: keepalived's messages (what it added, removed, refused)
+# are caught by a /dev/log listener for the reload measurements (glibc's syslog() connects on
+# its next message).
+SYSLOG_CATCHER = r"""
+import os, socket
+try:
+    os.unlink("/dev/log")
+except OSError:
+    pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+with open("/run/bench-syslog", "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
+"""
+
+
+def catch_syslog(host):
+    cmd = ("cat > /run/bench-syslog.py && (nohup /usr/bin/python3 /run/bench-syslog.py "
+           ">/dev/null 2>&1 </dev/null &) && sleep 1 && test -S /dev/log")
+    p = subprocess.run(lvslab.exec_argv(host, ["/bin/sh", "-c", cmd]), input=SYSLOG_CATCHER, text=True,
+                       capture_output=True, timeout=120, check=False)
+    if p.returncode != 0:
+        raise RuntimeError("%s: no /dev/log listener: %s" % (host, p.stderr))
+
+
+def syslog_lines(host):
+    return run(host, "cat /run/bench-syslog 2>/dev/null || true", timeout=300).stdout.splitlines()
+
+
+def measured_reload(host, done, what, idle_for=2.0, settle=20.0):
     """`service keepalived reload` on host under the client loop and the VIP sampler.
 
     done(): true once the IPVS table shows the new configuration. Returns the figures."""
-    lf.wait_steady(CLUSTER, timeout=120)
+    try:
+        lf.wait_steady(CLUSTER, timeout=300)
+    except RuntimeError:
+        log("   not steady: %s; IPVS %s" % (lf.state(CLUSTER), {h: ipvs_counts(h) for h in CLUSTER.directors}))
+        raise
     roles = keepalived_roles(host)
     loop = lf.RequestLoop(CLUSTER, duration=RELOAD_TIMEOUT + 120, count=100000, timeout=REQUEST_TIMEOUT)
     sampler = lf.Sampler(CLUSTER)
@@ -183,22 +218,34 @@ def measured_reload(host, done, what, idle_for=2.0):
         t_reload = lf.now()
         run(host, "service keepalived reload")
         log("   reload sent on %s: %s" % (host, what))
+        # Done when the new table is there and keepalived idle; or, if the table never gets
+        # complete, when neither it nor keepalived's CPU time has changed for `settle` s.
         t_applied, last, last_change = None, ticks0, lf.now()
+        counts, counts_change = ipvs_counts(host), lf.now()
+        res["complete"] = False
         while lf.now() - t_reload < RELOAD_TIMEOUT:
             time.sleep(0.5)
             t = lf.now()
             if t_applied is None and done():
                 t_applied = t
+                res["complete"] = True
                 log("   IPVS table applied %.1f s after the reload" % (t - t_reload))
+            c = ipvs_counts(host)
+            if c != counts:
+                counts, counts_change = c, t
             ticks = cpu_ticks(host)
             if ticks != last:
                 last, last_change = ticks, t
             elif t_applied is not None and t - last_change >= idle_for:
                 break
+            elif t_applied is None and t - max(last_change, counts_change) >= settle:
+                log("   IPVS table settled incomplete: %s" % counts)
+                break
         else:
-            raise RuntimeError("%s: no idle keepalived with the new table %.0f s after the reload"
-                               % (what, RELOAD_TIMEOUT))
-        res["applied_s"] = round(t_applied - t_reload, 2)
+            log("   %s: still busy %.0f s after the reload" % (what, RELOAD_TIMEOUT))
+        res["ipvs_counts"] = counts
+        res["table_settled_s"] = round(counts_change - t_reload, 2)
+        res["applied_s"] = round(t_applied - t_reload, 2) if t_applied else None
         res["busy_s"] = round(last_change - t_reload, 2)  # last CPU tick of keepalived seen
         hz = os.sysconf("SC_CLK_TCK")
         res["cpu_s"] = dict((roles.get(pid, pid), round((last.get(pid, 0) - ticks0.get(pid, 0)) / hz, 2))
@@ -215,10 +262,17 @@ def measured_reload(host, done, what, idle_for=2.0):
     res["vip_transitions"] = [(round(t - t_reload, 3), h) for t, h in sampler.events]
     res["vip_moved"] = any(h != [CLUSTER.master] for _t, hs in sampler.events for h in hs.values())
     res["holders_after"] = lf.vip_holders(CLUSTER)
+    lines = syslog_lines(host)
+    with open(os.path.join(OUT, "bench-large-syslog-%s-%d.log" % (host, int(t_reload))), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    res["syslog_lines"] = len(lines)
+    res["syslog_sample"] = [x for x in lines if "rror" in x or "fail" in x.lower()][:20] + lines[-10:]
+    run(host, ": > /run/bench-syslog")
     w = res["window"]
-    log("   %s: IPVS applied %.1f s, busy %.1f s, CPU %s, VIP moved: %s, failed %d/%d (outage %s s)"
-        % (what, res["applied_s"], res["busy_s"], res["cpu_s"], res["vip_moved"], w["failed"], w["requests"],
-           w["outage_s"]))
+    log("   %s: IPVS applied %s s (table %s, last change %.1f s), busy %.1f s, CPU %s, VIP moved: %s, "
+        "failed %d/%d (outage %s s)"
+        % (what, res["applied_s"], res["ipvs_counts"], res["table_settled_s"], res["busy_s"], res["cpu_s"],
+           res["vip_moved"], w["failed"], w["requests"], w["outage_s"]))
     return res
 
 
@@ -231,6 +285,13 @@ def keepalived_path(n, rs, reload_n, report):
     counts = {h: ipvs_counts(h) for h in CLUSTER.directors}
     report["ipvs_after_site"] = counts
     log("   IPVS after site.yml: %s" % counts)
+    # keepalived, started by the role, is still loading its table when site.yml ends.
+    full = [n, (n - 1) * rs + len(WEB)]
+    t0 = time.time()
+    lf.wait_for(lambda: all(ipvs_counts(h) == full for h in CLUSTER.directors), 600,
+                "keepalived's full table on both directors", interval=0.5)
+    report["table_full_after_site_s"] = round(time.time() - t0, 1)
+    log("   both tables full %.1f s after site.yml ended" % report["table_full_after_site_s"])
     conf = run("dir1", "wc -c -l < /etc/keepalived/keepalived.conf; wc -c < /etc/keepalived/keepalived.conf").stdout.split()
     report["keepalived_conf_lines"], report["keepalived_conf_bytes"] = int(conf[0]), int(conf[1])
     report["keepalived_t_s"] = shell_seconds(
@@ -251,6 +312,7 @@ def keepalived_path(n, rs, reload_n, report):
     report["keepalived_t_%d_s" % reload_n] = shell_seconds(
         "dir1", "/usr/local/sbin/keepalived-validate-config /usr/sbin/keepalived /etc/keepalived/keepalived.conf")
     want = [reload_n, (reload_n - 1) * rs + len(WEB)]
+    catch_syslog("dir1")
     report["reload_grow"] = measured_reload(
         "dir1", lambda: ipvs_counts("dir1") == want,
         "reload %d -> %d virtual servers (%d real servers)" % (n, reload_n, want[1]))
@@ -323,6 +385,9 @@ def summary(r):
                 print("    %s: %.2f s" % (key, s[key]))
         top = sorted(s["tasks"].items(), key=lambda kv: -kv[1])[:6]
         print("    slowest tasks: %s" % "; ".join("%s %.1f s" % kv for kv in top))
+    if "table_full_after_site_s" in r:
+        print("  keepalived's table full on both directors %.1f s after site.yml ended (IPVS then: %s)"
+              % (r["table_full_after_site_s"], r["ipvs_after_site"]))
     if "keepalived_t_s" in r:
         print("  keepalived.conf %d lines, %d bytes; keepalived -t alone: %.2f s"
               % (r["keepalived_conf_lines"], r["keepalived_conf_bytes"], r["keepalived_t_s"]))
@@ -339,10 +404,13 @@ def summary(r):
         if key in r:
             x = r[key]
             w, b = x["window"], x["baseline"]
-            print("  %s: IPVS applied %.1f s, keepalived busy %.1f s, CPU %s; VIP moved: %s; failed %d/%d, "
-                  "outage %s s (baseline failed %d/%d); holders after %s"
-                  % (x["what"], x["applied_s"], x["busy_s"], x["cpu_s"], x["vip_moved"], w["failed"], w["requests"],
-                     w["outage_s"], b["failed"], b["requests"], x["holders_after"]))
+            print("  %s: IPVS applied %s s (table %s, complete %s, last change %.1f s), keepalived busy %.1f s, "
+                  "CPU %s; VIP moved: %s; failed %d/%d, outage %s s (baseline failed %d/%d); holders after %s"
+                  % (x["what"], x["applied_s"], x["ipvs_counts"], x["complete"], x["table_settled_s"], x["busy_s"],
+                     x["cpu_s"], x["vip_moved"], w["failed"], w["requests"], w["outage_s"], b["failed"], b["requests"],
+                     x["holders_after"]))
+            for line in x["syslog_sample"]:
+                print("     syslog: %s" % line[:200])
     if r.get("client_http_code"):
         print("  client through dir1's table: HTTP %s" % r["client_http_code"])
     print("  total %.1f s" % r["total_s"])
