@@ -20,7 +20,7 @@ the benchmark it probes one address a few times a second at most, never 20,000 a
 keepalived path (two directors, VRRP instance VI_WEB with both VIPs, advert_int 1):
   1. site.yml with BENCH_SERVICES (1,000) services: total time, each task's time
      (ansible.posix.profile_tasks): keepalived.conf rendered and validated by `keepalived -t`;
-     `keepalived -t` alone on dir1; site.yml again (no change).
+     `keepalived -t` alone on dir1; with BENCH_SITE_AGAIN=1 site.yml again.
   2. The keepalived role alone on dir1 with BENCH_RELOAD_SERVICES (2,000) services written
      (keepalived_manage_service=false: rendered and validated, not reloaded), then under the
      client loop (a GET through the VIP every 50 ms, 0.2 s timeout) and the VIP sampler (every
@@ -54,7 +54,7 @@ VIPS = ["192.0.2.100", "192.0.2.101"]
 WEB = {"rs1": "192.0.2.21", "rs2": "192.0.2.22"}
 CLUSTER = lf.Cluster("large", vips=VIPS, service=(VIPS[0], 80), realservers=WEB)
 REQUEST_TIMEOUT = float(os.environ.get("BENCH_REQUEST_TIMEOUT", "0.2"))
-RELOAD_TIMEOUT = float(os.environ.get("BENCH_RELOAD_TIMEOUT", "900"))
+RELOAD_TIMEOUT = float(os.environ.get("BENCH_RELOAD_TIMEOUT", "600"))
 CHANGED_WEIGHT = 7
 
 
@@ -291,21 +291,28 @@ def keepalived_path(n, rs, reload_n, report):
     log("   IPVS after site.yml: %s" % counts)
     # keepalived, started by the role, is still loading its table when site.yml ends.
     full = [n, (n - 1) * rs + len(WEB)]
-    t0 = time.time()
-    try:
-        lf.wait_for(lambda: all(ipvs_counts(h) == full for h in CLUSTER.directors), 600,
-                    "keepalived's full table on both directors", interval=0.5)
-        report["table_full_after_site_s"] = round(time.time() - t0, 1)
-        log("   both tables full %.1f s after site.yml ended" % report["table_full_after_site_s"])
-    except RuntimeError as exc:
-        report["table_full_after_site_s"] = None
-        log("   %s: %s" % (exc, {h: ipvs_counts(h) for h in CLUSTER.directors}))
+    # It may also stop short of the whole table (see docs/benchmarks.md): then the wait ends
+    # once neither table has changed for 30 s.
+    t0 = t_change = time.time()
+    report["table_full_after_site_s"] = None
+    while time.time() - t0 < 600:
+        now = {h: ipvs_counts(h) for h in CLUSTER.directors}
+        if all(c == full for c in now.values()):
+            report["table_full_after_site_s"] = round(time.time() - t0, 1)
+            break
+        if now != counts:
+            counts, t_change = now, time.time()
+        elif time.time() - t_change > 30:
+            break
+        time.sleep(0.5)
+    report["ipvs_settled_after_site"] = counts
+    log("   tables after site.yml: full after %s s; settled at %s" % (report["table_full_after_site_s"], counts))
     conf = run("dir1", "wc -c -l < /etc/keepalived/keepalived.conf; wc -c < /etc/keepalived/keepalived.conf").stdout.split()
     report["keepalived_conf_lines"], report["keepalived_conf_bytes"] = int(conf[0]), int(conf[1])
     report["keepalived_t_s"] = shell_seconds(
         "dir1", "/usr/local/sbin/keepalived-validate-config /usr/sbin/keepalived /etc/keepalived/keepalived.conf")
     log("   keepalived -t alone on dir1: %.2f s" % report["keepalived_t_s"])
-    if os.environ.get("BENCH_SITE_AGAIN", "1") == "1":
+    if os.environ.get("BENCH_SITE_AGAIN", "0") == "1":
         again = playbook(inv, SITE, os.path.join(OUT, "bench-large-keepalived-site-again.log"))
         report["site_again"] = again
 
