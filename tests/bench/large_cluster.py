@@ -244,7 +244,7 @@ def measured_reload(host, done, what, idle_for=2.0, settle=20.0):
                 break
             # keepalived's health checks keep its CPU time moving: its own "Reload complete"
             # (caught by the /dev/log listener) ends the reload as well.
-            if t_applied is not None and "reload_complete_s" not in res and \
+            if (t_applied is not None or t - counts_change >= 5) and "reload_complete_s" not in res and \
                     run(host, "grep -c 'Reload complete' /run/bench-syslog", check=False).stdout.strip() not in ("", "0"):
                 res["reload_complete_s"] = round(t - t_reload, 2)
                 log("   keepalived logged Reload complete by %.1f s after the reload" % res["reload_complete_s"])
