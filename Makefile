@@ -102,11 +102,17 @@ test-molecule: setup
 	done
 
 # Benchmarks (docs/benchmarks.md): the lab's speed for the controller, the bulk
-# IPVS table against ipvsadm-restore, then the fail-over figures, one lab per cluster.
+# IPVS table against ipvsadm-restore, a 1,000-service cluster by site.yml and a
+# keepalived reload of 2,000 virtual servers (one lab per path), then the fail-over
+# figures, one lab per cluster.
 BENCH_CLUSTERS ?= dr nat
+BENCH_LARGE ?= keepalived ipvs_table
 bench: setup
 	@rc=0; $(LAB) run -v -t lab/topologies/dr.yml -- python tests/bench/lab_speed.py || rc=1; \
 	$(LAB) run -v --timeout 3000 -t lab/topologies/dr.yml -- python tests/bench/bulk_table.py || rc=1; \
+	for p in $(BENCH_LARGE); do \
+	  $(LAB) run -v --timeout 2400 -t lab/topologies/dr.yml -- python tests/bench/large_cluster.py $$p || rc=1; \
+	done; \
 	$(LAB) run -v -t lab/topologies/dr-systemd.yml -- python -m pytest -q -s -p no:cacheprovider --color=no tests/systemd -k sigkill || rc=1; \
 	for c in $(BENCH_CLUSTERS); do \
 	  $(LAB) run -v --timeout 5400 -t lab/topologies/$$c.yml -- python tests/bench/run.py $$c || rc=1; \

@@ -146,6 +146,35 @@ def host_processes(host, comm):
     return pids
 
 
+def ipvs_counts(host):
+    """(services, real servers) in the host's IPVS table, from /proc/<host init>/net/ip_vs."""
+    text = proc_net(host, "ip_vs")
+    if text is None:
+        return None
+    services = dests = 0
+    for line in text.splitlines():
+        if line.startswith(("TCP", "UDP", "SCTP", "FWM")):
+            services += 1
+        elif line.strip().startswith("->") and "RemoteAddress" not in line:  # not the header
+            dests += 1
+    return [services, dests]
+
+
+def cpu_ticks(host, comm):
+    """{pid in the host: utime + stime in clock ticks} of the host's processes named comm."""
+    out = {}
+    for pid in host_processes(host, comm):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%d/status" % pid) as f:
+                nspid = [line.split()[-1] for line in f if line.startswith("NSpid:")]
+        except OSError:
+            continue
+        out[nspid[0] if nspid else str(pid)] = int(fields[11]) + int(fields[12])
+    return out
+
+
 def kill(host, comm):
     # Frozen first: killed one by one, a surviving keepalived parent respawns
     # its children or SIGTERMs them (a graceful stop that drops the VIPs).
@@ -191,6 +220,8 @@ OPS = {
     "ipvs_weights": ipvs_weights,
     "established": established,
     "host_processes": host_processes,
+    "ipvs_counts": ipvs_counts,
+    "cpu_ticks": cpu_ticks,
     "host_on": lambda host: lvslab.pid_alive(lvslab.host_pid(host)),
     "kill": kill,
     "lab": lab,
