@@ -462,8 +462,8 @@ SCHEMA = {
                         doc="vrrp_script blocks (checks whose result changes the priority; track_scripts names them)"),
     }),
     "ipvs": dict(type="dict", doc="IPVS settings of the directors", options={
-        "timeouts": dict(type="dict", doc="connection timeouts (ipvsadm --set), seconds; default the kernel's "
-                         "900/120/300", options={
+        "timeouts": dict(type="dict", doc="connection timeouts (ipvsadm --set), seconds, set again at every boot "
+                         "before keepalived starts; default the kernel's 900/120/300", options={
                              "tcp": dict(type="int", min=1, max=2147483, doc="established TCP"),
                              "tcp_fin": dict(type="int", min=1, max=2147483, doc="TCP after FIN"),
                              "udp": dict(type="int", min=1, max=2147483, doc="UDP"),
