@@ -252,7 +252,9 @@ CHECKER_SPEC = {
         "digest_host": dict(type="word", doc="inventory host holding digest_from (default the real server's host)"),
         "virtualhost": dict(type="word", doc="Host header of this URL"),
     }),
-    "hosts": dict(type="list", elements="dict", doc="SMTP_CHECK: host blocks, each checked (default: the real server)",
+    "hosts": dict(type="list", elements="dict", doc="SMTP_CHECK: host blocks, more mail servers checked besides the "
+                  "checker's own target (connect_ip, default the real server): the real server is up while all "
+                  "answer (keepalived 2.2.7 runs each as another checker and logs the form as deprecated)",
                   options={
                       "connect_ip": dict(type="ip", required=True, doc="address of the mail server"),
                       "connect_port": dict(type="int", min=1, max=65535, doc="its port"),
