@@ -252,7 +252,9 @@ CHECKER_SPEC = {
         "digest_host": dict(type="word", doc="inventory host holding digest_from (default the real server's host)"),
         "virtualhost": dict(type="word", doc="Host header of this URL"),
     }),
-    "hosts": dict(type="list", elements="dict", doc="SMTP_CHECK: host blocks, each checked (default: the real server)",
+    "hosts": dict(type="list", elements="dict", doc="SMTP_CHECK: host blocks, more mail servers checked besides the "
+                  "checker's own target (connect_ip, default the real server): the real server is up while all "
+                  "answer (keepalived 2.2.7 runs each as another checker and logs the form as deprecated)",
                   options={
                       "connect_ip": dict(type="ip", required=True, doc="address of the mail server"),
                       "connect_port": dict(type="int", min=1, max=65535, doc="its port"),
@@ -551,8 +553,8 @@ SCHEMA = {
                         doc="vrrp_script blocks (checks whose result changes the priority; track_scripts names them)"),
     }),
     "ipvs": dict(type="dict", doc="IPVS settings of the directors", options={
-        "timeouts": dict(type="dict", doc="connection timeouts (ipvsadm --set), seconds; default the kernel's "
-                         "900/120/300", options={
+        "timeouts": dict(type="dict", doc="connection timeouts (ipvsadm --set), seconds, set again at every boot "
+                         "before keepalived starts; default the kernel's 900/120/300", options={
                              "tcp": dict(type="int", min=1, max=2147483, doc="established TCP"),
                              "tcp_fin": dict(type="int", min=1, max=2147483, doc="TCP after FIN"),
                              "udp": dict(type="int", min=1, max=2147483, doc="UDP"),

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: lvs.cluster developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Boot persistence shared by the real-server modules (arp_sysctl,
-policy_route, source_advmss, vip_address).
+"""Boot persistence shared by the host modules (arp_sysctl, policy_route,
+source_advmss, vip_address) and ipvs_global (IPVS timeouts, which neither
+ipvsadm-save nor keepalived restores).
 
 Each module writes a declarative JSON state file under /etc/lvs-cluster/
 (``<kind>-<name>.json``). One boot hook owned by the collection replays them:
 
 * /usr/local/sbin/lvs-cluster-net   the replay script (``apply``, ``show``),
-  Python 3 standard library only, running ``ip`` and ``sysctl``;
+  Python 3 standard library only, running ``ip``, ``sysctl`` and ``ipvsadm``;
 * /etc/init.d/lvs-cluster-net       LSB init script (rcS), enabled with update-rc.d;
 * /etc/systemd/system/lvs-cluster-net.service   oneshot unit for systemd hosts.
 
@@ -30,7 +31,7 @@ INIT_PATH = "/etc/init.d/lvs-cluster-net"
 UNIT_PATH = "/etc/systemd/system/lvs-cluster-net.service"
 UNIT_WANTS = "/etc/systemd/system/multi-user.target.wants/lvs-cluster-net.service"
 SERVICE = "lvs-cluster-net"
-KINDS = ("vip", "sysctl", "policy_route", "source_advmss")
+KINDS = ("vip", "sysctl", "policy_route", "source_advmss", "ipvs")
 
 
 def _boot_script():
@@ -56,9 +57,9 @@ INIT_SCRIPT = """#!/bin/sh
 # X-Start-Before:    keepalived ipvsadm
 # Default-Start:     S
 # Default-Stop:
-# Short-Description: lvs.cluster: re-apply VIPs, ARP sysctls and policy routes
+# Short-Description: lvs.cluster: re-apply VIPs, sysctls, policy routes, IPVS timeouts
 # Description:       Replays /etc/lvs-cluster/*.json (written by the lvs.cluster
-#                    modules vip_address, arp_sysctl, policy_route).
+#                    modules vip_address, arp_sysctl, policy_route, ipvs_global).
 ### END INIT INFO
 # Written by the lvs.cluster collection; do not edit.
 PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -79,7 +80,7 @@ exit 0
 
 UNIT = """# Written by the lvs.cluster collection; do not edit.
 [Unit]
-Description=lvs.cluster: re-apply VIPs, ARP sysctls and policy routes
+Description=lvs.cluster: re-apply VIPs, sysctls, policy routes and IPVS timeouts
 Wants=network-online.target
 After=network-online.target systemd-sysctl.service systemd-modules-load.service
 Before=keepalived.service ipvsadm.service

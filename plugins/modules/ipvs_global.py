@@ -16,6 +16,11 @@ description:
   - Starts or stops the IPVS connection synchronisation daemons (master and/or
     backup) that let a backup director take over established connections.
   - Through generic netlink, like the other ipvs_* modules.
+  - The kernel forgets the timeouts at reboot and neither C(ipvsadm-save) nor keepalived sets them;
+    with O(persist) the timeouts are written to C(/etc/lvs-cluster/ipvs-timeouts.json) and set again
+    at boot by the collection's boot hook C(lvs-cluster-net) (the one that replays
+    M(lvs.cluster.vip_address) and M(lvs.cluster.arp_sysctl)), which starts before keepalived and ipvsadm
+    (LSB init script in rcS, or C(lvs-cluster-net.service) with C(Before=keepalived.service ipvsadm.service)).
   - The whole request is validated first (interface names, ranges); then the changes are made in
     order, and when the kernel refuses one, the steps done are undone (a stopped daemon is started
     again with its old settings) and the task fails listing them.
@@ -29,6 +34,14 @@ options:
   timeout_udp:
     description: UDP timeout in seconds. Omit to leave as is.
     type: int
+  persist:
+    description:
+      - Also set the timeouts this task states at every boot (see the description); timeouts not stated
+        here are left as the kernel has them at boot.
+      - When no timeout is stated, the boot file is removed (and the boot hook with the last of its files).
+      - V(false) leaves the boot file as it is.
+    type: bool
+    default: false
   sync_daemons:
     description:
       - The sync daemons that should run. Each has C(state) (C(master) or C(backup)),
@@ -64,6 +77,13 @@ EXAMPLES = r"""
     timeout_tcp_fin: 120
     timeout_udp: 300
 
+- name: The same, also at every boot (before keepalived starts)
+  lvs.cluster.ipvs_global:
+    timeout_tcp: 900
+    timeout_tcp_fin: 120
+    timeout_udp: 300
+    persist: true
+
 - name: Both sync daemons on the LAN interface
   lvs.cluster.ipvs_global:
     sync_daemons:
@@ -83,6 +103,11 @@ sync_daemons:
   type: list
   elements: dict
   sample: [{"state": "master", "interface": "eth0", "syncid": 10}]
+state_file:
+  description: The boot file of the timeouts (present or not after the task).
+  returned: when O(persist) is true
+  type: str
+  sample: /etc/lvs-cluster/ipvs-timeouts.json
 """
 
 import json
@@ -94,6 +119,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
 from ansible_collections.lvs.cluster.plugins.module_utils import locking
+from ansible_collections.lvs.cluster.plugins.module_utils import persist
 from ansible_collections.lvs.cluster.plugins.module_utils import steps as stepslib
 
 
@@ -102,6 +128,7 @@ def main():
         timeout_tcp=dict(type="int"),
         timeout_tcp_fin=dict(type="int"),
         timeout_udp=dict(type="int"),
+        persist=dict(type="bool", default=False),
         sync_daemons=dict(type="list", elements="dict", options=dict(
             state=dict(type="str", required=True, choices=["master", "backup"]),
             interface=dict(type="str", required=True),
@@ -128,7 +155,16 @@ def main():
     except model.IPVSValidationError as exc:
         module.fail_json(msg=str(exc))
 
+    stated = dict((key, p["timeout_" + key]) for key in ("tcp", "tcp_fin", "udp")
+                  if p["timeout_" + key] is not None)
+    spath = persist.state_path("ipvs", "timeouts")
     with locking.host_lock(module, "ipvs"), common.connect(module) as ipvs:
+        old_text = persist.read_text(spath)
+        # The boot file holds what this task states (ipvsadm --set 0 leaves the others as they are).
+        boot_data = {"timeouts": stated} if stated else None
+        boot_text = persist.render_state("ipvs", "timeouts", boot_data) if boot_data else None
+        boot_change = p["persist"] and (boot_text != old_text
+                                        or (boot_data is not None and persist.hook_needs_install()))
         try:
             before_t = ipvs.timeouts()
             before_d = sorted(ipvs.daemons(), key=lambda d: d["state"])
@@ -139,7 +175,7 @@ def main():
             if p["timeout_" + key] is not None:
                 after_t[key] = p["timeout_" + key]
         after_d = before_d if wanted is None else sorted(wanted, key=lambda d: d["state"])
-        changed = after_t != before_t or after_d != before_d
+        changed = after_t != before_t or after_d != before_d or bool(boot_change)
         todo = []
         if after_t != before_t:
             todo.append(stepslib.Step(
@@ -156,14 +192,20 @@ def main():
                 todo.append(stepslib.Step("start %(state)s daemon (%(interface)s, syncid %(syncid)d)" % d,
                                           lambda d=d: ipvs.start_daemon(d["state"], d["interface"], d["syncid"]),
                                           lambda d=d: ipvs.stop_daemon(d["state"])))
+        if boot_change:
+            todo.append(stepslib.Step("write %s" % spath,
+                                      lambda: persist.sync_state(module, "ipvs", "timeouts", boot_data),
+                                      lambda: persist.restore_file(spath, old_text)))
         if todo and not module.check_mode:
             # On a refused step the steps done are undone: a stopped daemon runs again as before.
-            failure = stepslib.run(todo, errors=(ipvs_netlink.IPVSError,))
+            failure = stepslib.run(todo, errors=(ipvs_netlink.IPVSError, OSError, IOError))
             if failure:
                 module.fail_json(**failure)
             after_t, after_d = ipvs.timeouts(), sorted(ipvs.daemons(), key=lambda d: d["state"])
 
     result = dict(changed=changed, timeouts=after_t, sync_daemons=after_d)
+    if p["persist"]:
+        result["state_file"] = spath
     if module._diff:
         result["diff"] = {"before": json.dumps({"timeouts": before_t, "sync_daemons": before_d}, indent=1) + "\n",
                           "after": json.dumps({"timeouts": after_t, "sync_daemons": after_d}, indent=1) + "\n"}

@@ -221,6 +221,27 @@ def test_timeouts_and_sync_daemons(lab):
     module(lab, "ipvs_global", timeout_tcp=900, timeout_tcp_fin=120, timeout_udp=300)
 
 
+def test_timeouts_persisted_for_boot(lab):
+    """persist=true: check mode writes nothing; the boot file holds what the task states (0: left as
+    is, ipvsadm --set semantics), the boot hook comes with it; no timeout stated removes both."""
+    state = "/etc/lvs-cluster/ipvs-timeouts.json"
+    assert lab.run(HOST, "test -e /etc/lvs-cluster", check=False).returncode != 0
+    res = module(lab, "ipvs_global", timeout_tcp=1000, timeout_udp=200, persist=True, check=True)
+    assert res["changed"] and res["state_file"] == state
+    assert lab.run(HOST, "test -e /etc/lvs-cluster", check=False).returncode != 0
+    assert module(lab, "ipvs_global", timeout_tcp=1000, timeout_udp=200, persist=True)["changed"]
+    assert "Timeout (tcp tcpfin udp): 1000 120 200" in lab.out(HOST, "ipvsadm -L --timeout")
+    assert lab.out(HOST, "/usr/local/sbin/lvs-cluster-net show") == "ipvsadm --set 1000 0 200\n"
+    assert lab.out(HOST, "ls /etc/rcS.d | grep lvs-cluster-net").strip()
+    again = module(lab, "ipvs_global", timeout_tcp=1000, timeout_udp=200, persist=True)
+    assert again["changed"] is False, again
+    assert module(lab, "ipvs_global", persist=True)["changed"]
+    assert lab.run(HOST, "test -e /etc/lvs-cluster || test -e /etc/init.d/lvs-cluster-net "
+                         "|| ls /etc/rcS.d | grep -q lvs-cluster-net", check=False).returncode != 0
+    assert module(lab, "ipvs_global", persist=True)["changed"] is False
+    module(lab, "ipvs_global", timeout_tcp=900, timeout_tcp_fin=120, timeout_udp=300)
+
+
 def test_save_rules_for_boot_and_restore_after_reboot(lab):
     host = "dir2"
     lab.run(host, "modprobe ip_vs; ipvsadm -C; sed -i 's/^AUTO=.*/AUTO=\"true\"/' /etc/default/ipvsadm")

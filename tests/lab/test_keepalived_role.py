@@ -8,6 +8,13 @@ cluster: split brain after keepalived is SIGKILLed on the master, none once it
 is restarted, and a powered-off director reported without being called split
 brain. At the end keepalived is stopped, its files removed and both directors
 rebooted.
+
+The cluster also uses what the schema has beyond the example inventories:
+VRRP over unicast with the peers derived from the inventory
+(unicast_from_inventory; keepalived_vrrp_peer_addresses from the lab
+inventory's interface addresses), a vrrp_track_file that moves the VIP, and
+an SMTP_CHECK with a host block (in keepalived.conf and run by keepalived; no
+mail server answers it here).
 """
 import hashlib
 import json
@@ -27,6 +34,8 @@ VIP = "192.0.2.100"
 SECRET = "k33pAl1v"
 PAGE = "hello from rs1 (keepalived role test)\n"
 DIRECTORS = ("dir1", "dir2")
+TRACK_FILE = "/var/run/lvs-test-drain"
+SMTP_PORT = 2525  # the port of the SMTP_CHECK's host block (rs1)
 
 
 def cluster(rs2_weight=50, extra_service=False, vrid=51):
@@ -41,6 +50,14 @@ def cluster(rs2_weight=50, extra_service=False, vrid=51):
              "check": {"type": "TCP_CHECK", "connect_timeout": 2}},
         ],
     }]
+    # An SMTP_CHECK with a host block: accepted by the role's validation and keepalived -t, run by
+    # keepalived (2.2.7 runs the host block as a second checker besides the real server). No mail
+    # server answers here (Python's smtpd on rs1 and rs2 did not bring it up within 20 s: cause not found).
+    services.append({"name": "smtp", "vip": VIP, "protocol": "tcp", "port": 25, "scheduler": "rr", "mode": "dr",
+                     "realservers": [{"host": "rs2", "address": "192.0.2.22", "port": 25, "weight": 1, "check": {
+                         "type": "SMTP_CHECK", "alpha": True, "connect_timeout": 5, "delay_loop": 2, "retry": 2,
+                         "helo_name": "lvs.test",
+                         "hosts": [{"connect_ip": "192.0.2.21", "connect_port": SMTP_PORT}]}}]})
     if extra_service:
         services.append({"name": "dns", "vip": VIP, "protocol": "udp", "port": 53, "scheduler": "rr",
                          "mode": "dr", "realservers": [{"address": "192.0.2.21", "port": 53, "weight": 1}]})
@@ -51,9 +68,16 @@ def cluster(rs2_weight=50, extra_service=False, vrid=51):
                 "name": "VI_WEB", "interface": "eth0", "virtual_router_id": vrid,
                 "vips": [VIP + "/32"], "authentication": {"type": "PASS", "pass": SECRET},
                 "track_scripts": [{"name": "chk_true", "weight": -20}],
-            }]},
+                "track_files": [{"name": "drain"}],
+                "unicast_from_inventory": True,
+            }], "track_files": [{"name": "drain", "file": TRACK_FILE, "weight": -1, "init_file": True}]},
             "services": services,
         },
+        # Unicast peers from the inventory: the lab's hosts have no ansible_host (it names the lab host
+        # for the connection), so the addresses come from their inventory interfaces.
+        "keepalived_vrrp_peer_addresses": "{{ dict(keepalived_vrrp_peers | zip(keepalived_vrrp_peers "
+                                          "| map('extract', hostvars, ['lab_interfaces', 'eth0', 0]) "
+                                          "| map('regex_replace', '/.*', ''))) }}",
         # script_user + a script: what makes Debian 12's keepalived -t kill itself.
         "keepalived_global_defs": {"router_id": "{{ inventory_hostname }}", "script_user": "nobody",
                                    "enable_script_security": True},
@@ -107,8 +131,9 @@ def runs(lab):
     yield Runs(out_dir)
     # Leave clean hosts for the next tests.
     for host in DIRECTORS:
-        lab.run(host, "service keepalived stop >/dev/null 2>&1; rm -f %s /usr/local/sbin/keepalived-validate-config; "
-                      "ipvsadm -C; ip addr del %s/32 dev eth0 2>/dev/null; true" % (CONF, VIP), check=False)
+        lab.run(host, "service keepalived stop >/dev/null 2>&1; rm -f %s /usr/local/sbin/keepalived-validate-config "
+                      "%s; ipvsadm -C; ip addr del %s/32 dev eth0 2>/dev/null; true" % (CONF, TRACK_FILE, VIP),
+                check=False)
         lab.lab("reboot", host)
     for rs in ("rs1", "rs2"):
         lab.run(rs, "kill $(cat /tmp/kl-httpd.pid); rm -rf /srv/www /tmp/kl-httpd.pid", check=False)
@@ -150,6 +175,18 @@ def test_converge(lab, runs):
     for host in DIRECTORS:
         assert wait_for(lambda: "TCP  %s:80 wlc" % VIP in lab.out(host, "ipvsadm -Ln"), timeout=10), \
             lab.out(host, "ipvsadm -Ln")
+    # VRRP over unicast, the peers from the inventory: each director sends to the other and joins no
+    # VRRP multicast group; dir2 stays BACKUP, so it hears dir1's adverts.
+    for host, src, peer in (("dir1", "192.0.2.11", "192.0.2.12"), ("dir2", "192.0.2.12", "192.0.2.11")):
+        conf = lab.out(host, "cat " + CONF)
+        assert "unicast_src_ip %s" % src in conf and re.search(r"unicast_peer \{\s+%s\s+\}" % re.escape(peer), conf)
+        assert "224.0.0.18" not in lab.out(host, "ip maddr show dev eth0"), host
+    # The SMTP_CHECK's host block reached keepalived.conf; keepalived runs the service (alpha: its real
+    # server stays out until a check succeeds, and no mail server answers here).
+    block = re.search(r"SMTP_CHECK \{[^}]*host \{([^}]*)\}", lab.out("dir1", "cat " + CONF))
+    assert block and block.group(1).split() == ["connect_ip", "192.0.2.21", "connect_port", str(SMTP_PORT)]
+    for host in DIRECTORS:
+        assert wait_for(lambda: "TCP  %s:25 rr" % VIP in lab.out(host, "ipvsadm -Ln"), timeout=10)
 
 
 def test_second_run_changes_nothing(lab, runs):
@@ -228,6 +265,18 @@ def test_bad_variables_fail_validation_and_keep_the_old_file(lab, runs):
         assert lab.out(host, "stat -c %a " + CONF).strip() == "600"
         assert keepalived_pid(lab, host) == pids[host]
     assert has_vip(lab, "dir1") and not has_vip(lab, "dir2")
+
+
+def test_track_file_moves_the_vip_over_unicast_vrrp(lab, runs):
+    """A number in the vrrp_track_file lowers dir1's priority (150 - 100): dir2 hears it in dir1's
+    unicast adverts and takes the VIP; 0 gives it back."""
+    assert lab.out("dir1", "cat " + TRACK_FILE).strip() == "0"  # init_file
+    assert has_vip(lab, "dir1") and not has_vip(lab, "dir2")
+    lab.run("dir1", "echo 100 > " + TRACK_FILE)
+    assert wait_for(lambda: has_vip(lab, "dir2") and not has_vip(lab, "dir1"), timeout=20)
+    lab.run("dir1", "echo 0 > " + TRACK_FILE)
+    assert wait_for(lambda: has_vip(lab, "dir1") and not has_vip(lab, "dir2"), timeout=20)
+
 
 
 # ---------------------------------------------------------------- the status playbook (issue 17)

@@ -18,8 +18,9 @@ policy route on rs1. In order:
   and written to $LVSLAB_OUT/systemd-sigkill.json, not asserted);
 - after a reboot the units bring back: rs1's VIP, ARP sysctls and policy rule
   (lvs-cluster-net.service, systemd-sysctl), solo's IPVS table (Debian's
-  ipvsadm unit through systemd's sysv generator), dir1's keepalived and VIP.
-  solo's IPVS timeouts are not persisted by any unit (xfail, strict).
+  ipvsadm unit through systemd's sysv generator), solo's IPVS timeouts
+  (lvs_cluster.ipvs.timeouts, set by lvs-cluster-net.service before
+  ipvsadm.service), dir1's keepalived and VIP.
 """
 import json
 import os
@@ -299,13 +300,15 @@ def test_reboot_brings_back_vips_sysctls_rules_and_ipvs_table(lab, converged):
 REBOOTED = {}
 
 
-@pytest.mark.xfail(strict=True, reason="IPVS timeouts are not persisted: ipvsadm-save does not write them "
-                                       "and no unit of the collection sets them at boot")
 def test_reboot_brings_back_ipvs_timeouts(lab, converged):
+    """lvs_cluster.ipvs.timeouts: ipvsadm-save does not write them; lvs-cluster-net.service sets them."""
     if "solo timeouts" not in REBOOTED:  # run alone
         lab.lab("reboot", "solo")
         REBOOTED["solo timeouts"] = lab.out("solo", "ipvsadm -L --timeout")
     assert "Timeout (tcp tcpfin udp): 900 60 120" in REBOOTED["solo timeouts"]
+    net = unit(lab, "solo", "lvs-cluster-net", "ActiveState", "Result", "Before")
+    assert (net["ActiveState"], net["Result"]) == ("active", "success"), net
+    assert {"keepalived.service", "ipvsadm.service"} <= set(net["Before"].split()), net
 
 
 def test_rebooted_master_gets_keepalived_and_the_vip_back(lab, converged):

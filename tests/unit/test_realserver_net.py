@@ -157,12 +157,22 @@ def test_state_file_and_boot_commands():
     assert steps[1][2] == ("exists", "/proc/sys/net/ipv4/conf/eth0.5/arp_ignore")
 
 
+def test_ipvs_timeouts_boot_commands():
+    """ipvs_global persist=true: what the task states, 0 (left as is) for the rest."""
+    state = json.loads(persist.render_state("ipvs", "timeouts", {"timeouts": {"tcp": 7200, "udp": 60}}))
+    assert persist.state_path("ipvs", "timeouts") == "/etc/lvs-cluster/ipvs-timeouts.json"
+    steps = boot_script()["commands"](state)
+    assert steps == [(["modprobe", "ip_vs"], True, ("missing", "/proc/net/ip_vs")),
+                     (["ipvsadm", "--set", "7200", "0", "60"], False, None)]
+    assert boot_script()["commands"]({"kind": "ipvs", "timeouts": {}}) == []
+
+
 def test_boot_order(tmp_path):
-    for name, kind in (("a", "policy_route"), ("b", "sysctl"), ("c", "vip")):
+    for name, kind in (("a", "policy_route"), ("b", "sysctl"), ("c", "vip"), ("0", "ipvs")):
         (tmp_path / ("%s.json" % name)).write_text(json.dumps({"kind": kind}))
     (tmp_path / "broken.json").write_text("{")
     order = [s["kind"] for _p, s in boot_script()["load_states"](str(tmp_path))]
-    assert order == ["vip", "sysctl", "policy_route"]
+    assert order == ["vip", "sysctl", "policy_route", "ipvs"]
 
 
 def test_state_path_and_hook_texts():

@@ -2,8 +2,8 @@
 # Copyright: lvs.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # lvs-cluster-net: replays the state files of the lvs.cluster collection
-# (/etc/lvs-cluster/*.json) with `ip` and `sysctl`. Written by the modules
-# vip_address, arp_sysctl, policy_route and source_advmss; do not edit.
+# (/etc/lvs-cluster/*.json) with `ip`, `sysctl` and `ipvsadm`. Written by the modules
+# vip_address, arp_sysctl, policy_route, source_advmss and ipvs_global; do not edit.
 #   lvs-cluster-net apply   apply every state file (idempotent)
 #   lvs-cluster-net show    print the commands apply would run
 # This file is the program itself: persist.py installs its source as
@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 STATE_DIR = "/etc/lvs-cluster"
-ORDER = {"vip": 0, "sysctl": 1, "policy_route": 2, "source_advmss": 3}
+ORDER = {"vip": 0, "sysctl": 1, "policy_route": 2, "source_advmss": 3, "ipvs": 4}
 SCOPES = {"link": 253, "host": 254}
 
 
@@ -130,6 +130,14 @@ def commands(state, read_main=main_routes):
             spec = rule_spec(rule, tid)
             steps.append((["ip", fam(rule), "rule", "del"] + spec, True, None))
             steps.append((["ip", fam(rule), "rule", "add"] + spec, False, None))
+    elif kind == "ipvs":
+        timeouts = state.get("timeouts") or {}
+        if timeouts:
+            # ip_vs is loaded by modules-load.d/kmod before this runs; ipvsadm would load it
+            # too. 0 leaves a timeout as the kernel has it (ipvsadm --set semantics).
+            steps.append((["modprobe", "ip_vs"], True, ("missing", "/proc/net/ip_vs")))
+            steps.append((["ipvsadm", "--set"] + [str(int(timeouts.get(k) or 0)) for k in ("tcp", "tcp_fin", "udp")],
+                          False, None))
     return steps
 
 
