@@ -393,6 +393,35 @@ def kernel_addresses(ipr, index):
             for a in ipr.get_addr(index=index)]
 
 
+# ---------------------------------------------------------------- rule steps (policy_route, source_advmss)
+
+def stale_rule_steps(ipr, old_rules, old_tid, keep_rules, tid):
+    """Delete the rules a module recorded (to table old_tid) that it no longer wants."""
+    from ansible_collections.lvs.cluster.plugins.module_utils.steps import Step
+    out = []
+    for r in old_rules:
+        if old_tid is not None and (old_tid != tid or r not in keep_rules):
+            for have in kernel_rules(ipr, old_tid, r["family"]):
+                if rule_matches(r, have):
+                    out.append(Step("del rule %s table %d" % (rule_text(have), old_tid),
+                                    lambda h=have, t=old_tid: del_rule(ipr, h, t),
+                                    lambda h=have, t=old_tid: add_rule(ipr, h, t)))
+                    break
+    return out
+
+
+def missing_rule_steps(ipr, rules, tid):
+    """Add the wanted rules to table tid that the kernel does not hold yet."""
+    from ansible_collections.lvs.cluster.plugins.module_utils.steps import Step
+    out = []
+    for r in rules:
+        if not any(rule_matches(r, h) for h in kernel_rules(ipr, tid, r["family"])):
+            out.append(Step("add rule %s table %d" % (rule_text(r), tid),
+                            lambda r=r: add_rule(ipr, r, tid),
+                            lambda r=r: del_rule(ipr, r, tid)))
+    return out
+
+
 # ---------------------------------------------------------------- vip_address steps
 
 IFF_UP = 0x1

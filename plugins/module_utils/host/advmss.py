@@ -120,15 +120,7 @@ def kernel_steps(ipr, req, old):
     """Rules this module recorded and no longer wants go first, then the table's routes, then the new rules."""
     tid = req["table_id"]
     old_tid = old.get("table_id")
-    out = []
-    for r in old.get("rules", []):
-        if old_tid is not None and (old_tid != tid or r not in req["rules"]):
-            for have in routing.kernel_rules(ipr, old_tid, r["family"]):
-                if routing.rule_matches(r, have):
-                    out.append(Step("del rule %s table %d" % (routing.rule_text(have), old_tid),
-                                    lambda h=have, t=old_tid: routing.del_rule(ipr, h, t),
-                                    lambda h=have, t=old_tid: routing.add_rule(ipr, h, t)))
-                    break
+    out = routing.stale_rule_steps(ipr, old.get("rules", []), old_tid, req["rules"], tid)
     if old_tid is not None and old_tid != tid:
         for family in (4, 6):
             out += route_steps(ipr, old_tid, [], routing.kernel_routes(ipr, old_tid, family))
@@ -137,12 +129,7 @@ def kernel_steps(ipr, req, old):
             break  # nothing recorded: the table is not this module's to empty
         main = routing.kernel_routes(ipr, MAIN_TABLE, family) if family in req["mss"] else []
         out += route_steps(ipr, tid, mirror(main, req["mss"]), routing.kernel_routes(ipr, tid, family))
-    for r in req["rules"]:
-        if not any(routing.rule_matches(r, h) for h in routing.kernel_rules(ipr, tid, r["family"])):
-            out.append(Step("add rule %s table %d" % (routing.rule_text(r), tid),
-                            lambda r=r: routing.add_rule(ipr, r, tid),
-                            lambda r=r: routing.del_rule(ipr, r, tid)))
-    return out
+    return out + routing.missing_rule_steps(ipr, req["rules"], tid)
 
 
 def route_text(r):

@@ -60,15 +60,7 @@ def kernel_steps(ipr, req, old):
     """Remove what this module added before and is no longer wanted, then add what is missing."""
     tid = req["tid"]
     old_tid = (old.get("table") or {}).get("id")
-    out = []
-    for r in old.get("rules", []):
-        if old_tid is not None and (old_tid != tid or r not in req["rules"]):
-            for have in routing.kernel_rules(ipr, old_tid, r["family"]):
-                if routing.rule_matches(r, have):
-                    out.append(Step("del rule %s table %d" % (routing.rule_text(have), old_tid),
-                                    lambda h=have, t=old_tid: routing.del_rule(ipr, h, t),
-                                    lambda h=have, t=old_tid: routing.add_rule(ipr, h, t)))
-                    break
+    out = routing.stale_rule_steps(ipr, old.get("rules", []), old_tid, req["rules"], tid)
     for r in old.get("routes", []):
         if old_tid is not None and (old_tid != tid or r not in req["routes"]):
             for have in routing.kernel_routes(ipr, old_tid, r["family"]):
@@ -84,12 +76,7 @@ def kernel_steps(ipr, req, old):
                 out.append(Step("add route %s table %d" % (routing.route_text(r), tid),
                                 lambda r=r: routing.replace_route(ipr, r, tid),
                                 lambda r=r: routing.del_route(ipr, r, tid)))
-        for r in req["rules"]:
-            have = routing.kernel_rules(ipr, tid, r["family"])
-            if not any(routing.rule_matches(r, h) for h in have):
-                out.append(Step("add rule %s table %d" % (routing.rule_text(r), tid),
-                                lambda r=r: routing.add_rule(ipr, r, tid),
-                                lambda r=r: routing.del_rule(ipr, r, tid)))
+        out += routing.missing_rule_steps(ipr, req["rules"], tid)
     return out
 
 
