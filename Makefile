@@ -48,7 +48,7 @@ test: setup
 # Every lab part of the suite (harness, lab tests, systemd hosts, each Molecule
 # scenario), in two lanes: two lab kernels side by side, one per core
 # (lab/lanes.py). The weights (expected minutes) balance the lanes.
-LAB_WEIGHTS ?= systemd=8,failover=7.2,dr=5.8,lab-keepalived=5.5,lab=4.8,nat=4.4,ipv6=5,tun=3.1,smoke=1,harness=0.5
+LAB_WEIGHTS ?= systemd=9.3,failover=7.5,lab=5.2,dr=4.7,ipv6=4,lab-keepalived=3.6,tun=3.3,nat=3.3,smoke=1.2,harness=0.5
 LAB_JOBS = \
 	  'harness!: $(PY) -m pytest -q -p no:cacheprovider --color=no tests/harness' \
 	  'lab: -t $(TOPOLOGY) -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 --ignore=tests/lab/test_keepalived_role.py tests/lab' \
