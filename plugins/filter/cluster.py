@@ -15,8 +15,8 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, checked_value as _checked_value, cluster_model as _cluster_model,
-    director_sysctls as _director_sysctls, ipvs_services,
+    ClusterModelError, check_directors as _check_directors, checked_value as _checked_value,
+    cluster_model as _cluster_model, director_sysctls as _director_sysctls, ipvs_services,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.keepalived_conf import (
     digest_sources as _digest_sources, keepalived_conf as _keepalived_conf,
@@ -33,6 +33,16 @@ def _model(cluster, directors=None):
 def cluster_model(cluster, directors=None):
     """lvs_cluster validated, with every default resolved (the canonical description)."""
     return _model(cluster, directors)
+
+
+def check_directors(model, directors):
+    """The canonical model (cluster_model's result), refused when several directors would each carry every VIP."""
+    try:
+        return _check_directors(model, directors)
+    except ClusterModelError as e:
+        raise AnsibleFilterError(str(e))
+    except (KeyError, TypeError):
+        raise AnsibleFilterError("check_directors: the input must be the result of lvs.cluster.cluster_model")
 
 
 def director_sysctls(model, kernel_release):
@@ -90,6 +100,7 @@ def keepalived_digest_sources(virtual_servers, **kwargs):
 class FilterModule(object):
     def filters(self):
         return {
+            "check_directors": check_directors,
             "checked_value": checked_value,
             "cluster_model": cluster_model,
             "cluster_services": cluster_services,

@@ -960,9 +960,6 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
         if daemon is not None and daemon["instance"] not in inames:
             raise ClusterModelError(path + ".vrrp.sync_daemon.instance", "no VRRP instance is named %s"
                                     % daemon["instance"])
-    elif directors is not None and len(directors) > 1 and vips:
-        raise ClusterModelError(path + ".vrrp", "is required with %d directors (%s): without VRRP each of them "
-                                "would carry %s" % (len(directors), ", ".join(directors), ", ".join(vips)))
 
     realservers = {}
     for svc in services:
@@ -970,10 +967,14 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
             if not rs.get("host"):
                 continue
             entry = realservers.setdefault(rs["host"], {
-                "services": [], "vips": {"dr": [], "tun": [], "nat": []}, "addresses": [], "tun_mss": []})
+                "services": [], "vips": {"dr": [], "tun": [], "nat": [], "dr_tun": []}, "addresses": [],
+                "tun_mss": []})
             entry["services"].append(_realserver_service(svc, rs))
             if svc["address"] and svc["address"] not in entry["vips"][svc["mode"]]:
                 entry["vips"][svc["mode"]].append(svc["address"])
+            # DR and TUN VIPs in service order: the ones a real server carries without answering ARP
+            if svc["mode"] in ("dr", "tun") and svc["address"] and svc["address"] not in entry["vips"]["dr_tun"]:
+                entry["vips"]["dr_tun"].append(svc["address"])
             if svc["mode"] == "tun" and svc["address"] and svc["protocol"] == "tcp" and cluster["tun"]["clamp_mss"]:
                 _add_tun_mss(entry["tun_mss"], svc, rs, cluster["tun"])
             if rs["address"] not in entry["addresses"]:
@@ -993,7 +994,20 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
                                 path + ".ipvs.sysctl"),
     }
     cluster["realservers"] = realservers
+    # the services as lvs.cluster.ipvs_table takes them, so that the roles read them without a filter
+    cluster["director"]["ipvs_services"] = ipvs_services(cluster)
+    check_directors(cluster, directors, path)
     return cluster
+
+
+def check_directors(model, directors, path="lvs_cluster"):
+    """The rule that needs the inventory: several directors (inventory names) without VRRP
+    would each carry every VIP. model: cluster_model's result."""
+    vips = model["director"]["vips"]
+    if model.get("vrrp") is None and directors is not None and len(directors) > 1 and vips:
+        raise ClusterModelError(path + ".vrrp", "is required with %d directors (%s): without VRRP each of them "
+                                "would carry %s" % (len(directors), ", ".join(directors), ", ".join(vips)))
+    return model
 
 
 def _add_tun_mss(entries, svc, rs, tun):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
-    ClusterModelError, cluster_model, ipvs_services,
+    ClusterModelError, check_directors, cluster_model, ipvs_services,
 )
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -285,6 +285,31 @@ def test_two_directors_without_vrrp():
     assert "each of them would carry 192.0.2.100, 192.0.2.101" in e.value.reason
 
 
+def test_directors_rule_on_the_translated_model():
+    """lvs_director applies the rule to the fact lvs_cluster_model (check_directors), not by translating again."""
+    cluster = base()
+    del cluster["vrrp"]
+    model = cluster_model(cluster)
+    assert check_directors(model, ["dir1"]) is model
+    with pytest.raises(ClusterModelError) as e:
+        check_directors(model, ["dir1", "dir2"])
+    assert e.value.path == "lvs_cluster.vrrp" and "dir1, dir2" in e.value.reason
+    assert check_directors(cluster_model(base()), ["dir1", "dir2"])  # with VRRP: one carries them at a time
+
+
+def test_model_carries_the_ipvs_table_and_the_hidden_vips():
+    """The roles read these from the model instead of running a filter at each read."""
+    cluster = base()
+    cluster["services"].append({"name": "tunnelled", "vip": "198.51.100.7", "port": 80, "mode": "tun",
+                                "realservers": [{"host": "rs1", "address": "203.0.113.4"}]})
+    cluster["vrrp"]["instances"][0]["vips"].append("198.51.100.7")
+    model = cluster_model(cluster)
+    assert model["director"]["ipvs_services"] == ipvs_services(model)
+    assert [s["destinations"][0]["forward"] for s in model["director"]["ipvs_services"]] == ["route", "masq", "tunnel"]
+    rs1 = model["realservers"]["rs1"]["vips"]
+    assert (rs1["dr"], rs1["tun"], rs1["dr_tun"]) == (["192.0.2.100"], ["198.51.100.7"], ["192.0.2.100", "198.51.100.7"])
+
+
 def test_same_vrid_allowed_with_unicast_and_on_other_interfaces():
     cluster = base()
     cluster["vrrp"]["instances"].append({"name": "VI_2", "interface": "eth1", "virtual_router_id": 51})
@@ -323,7 +348,7 @@ def test_nat_service_in_a_dr_cluster_forwards():
 def test_realserver_view_by_mode():
     model = cluster_model(base())
     rs1 = model["realservers"]["rs1"]
-    assert rs1["vips"] == {"dr": ["192.0.2.100"], "tun": [], "nat": ["192.0.2.101"]}
+    assert rs1["vips"] == {"dr": ["192.0.2.100"], "tun": [], "nat": ["192.0.2.101"], "dr_tun": ["192.0.2.100"]}
     assert [s["name"] for s in rs1["services"]] == ["web", "api"]
     assert rs1["services"][1]["realserver"]["port"] == 9000
     assert model["realservers"]["rs2"]["vips"]["dr"] == ["192.0.2.100"]

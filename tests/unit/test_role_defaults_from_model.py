@@ -1,8 +1,9 @@
 """The roles' derived defaults come from the canonical description (cluster_model).
 
-The role defaults and vars files are loaded by a real ansible-playbook run
-(include_vars, connection local) and their values printed as JSON, so the
-Jinja of the roles is evaluated as in a play.
+The role lvs.cluster.cluster_model sets lvs_cluster_model, then the role defaults
+and vars files are loaded by a real ansible-playbook run (include_vars, connection
+local) and their values printed as JSON, so the Jinja of the roles is evaluated as
+in a play.
 """
 import json
 import os
@@ -17,9 +18,12 @@ PLAY = """\
 - hosts: all
   gather_facts: false
   tasks:
+    - ansible.builtin.include_role:
+        name: lvs.cluster.cluster_model
     - ansible.builtin.include_vars: "{repo}/roles/lvs_director/defaults/main.yml"
     - ansible.builtin.include_vars: "{repo}/roles/lvs_director/vars/main.yml"
     - ansible.builtin.include_vars: "{repo}/roles/realserver_linux/defaults/main.yml"
+    - ansible.builtin.include_vars: "{repo}/roles/realserver_linux/vars/main.yml"
     - ansible.builtin.copy:
         dest: "{tmp}/{{{{ inventory_hostname }}}}.json"
         mode: "0644"
