@@ -163,10 +163,10 @@ def check(expected, what):
 def warm_up(n, rs):
     """The module applies and purges the largest table once, untimed.
 
-    The first large apply in a newly booted lab kernel cost about twice the CPU time of
-    the later ones (tests/bench/dest_trash.py: 6.3 s against 3.3-4.3 s at N=5,000): that
-    is the lab's first use of that much memory, which repetition 1 of the largest N
-    would pay alone.
+    The first large apply in a newly booted lab kernel once cost about twice the CPU
+    time of the later ones (tests/bench/dest_trash.py at 19:09 UTC: 6.3 s against
+    3.3-4.3 s at N=5,000), once not (this warm-up at 19:11: 3.4 s); not explained.
+    Whatever it is, repetition 1 of the largest N does not pay it alone.
     """
     put("apply.json", json.dumps({"module": "ipvs_table", "args": {"services": services(n, rs), "purge": True},
                                   "check": False, "diff": False}) + "\n")
