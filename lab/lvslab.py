@@ -138,6 +138,33 @@ def save_state(state):
         _write_atomic(os.path.join(os.environ["LVSLAB_OUT"], "state.json"), text)
 
 
+def kernel_cpu_seconds():
+    """CPU seconds (user + system) the running lab kernel has used so far, read on the machine.
+
+    The lab kernel is the machine's processes started with this run's uml_dir (the UML
+    kernel and one process per address space inside it); reaped ones count through
+    their parent. Unlike wall time, it does not grow when other processes (another lab)
+    share the machine's cores, so benchmarks report it beside the wall time.
+    Returns None when no such process is found (not under `lvslab run` on this machine).
+    """
+    tag = ("uml_dir=" + os.path.join(os.environ.get("LVSLAB_OUT", ""), "uml")).encode()
+    ticks, found = 0, False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                if tag not in f.read().split(b"\0"):
+                    continue
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found = True
+        ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+
+
 def inside():
     return os.environ.get("LVSLAB_INSIDE") == "1"
 
