@@ -2,16 +2,19 @@
 
 Started through the lab agent in the lab kernel (not in a lab host), it answers
 one JSON request a line on stdin with one JSON line on stdout, and streams
-timestamped events while it samples. Everything it reads comes from
+timestamped events while it samples. Addresses and connections are read from
 /proc/<host init>/net/... (each lab host's init shows its network namespace
-there), so a 50 ms sample costs no process start; faults (SIGKILL, power off,
-link cut) are injected from here, so their timestamps are the lab kernel's
-clock, the same clock as the client's request loop in the lab.
+there), the IPVS table through generic netlink in the host's network namespace
+(ipvsadm's way; not /proc/net/ip_vs, see ipvs_table), so a 50 ms sample costs no
+process start; faults (SIGKILL, power off, link cut) are injected from here, so
+their timestamps are the lab kernel's clock, the same clock as the client's
+request loop in the lab.
 
 Requests: {"id": N, "op": NAME, ...}; answers {"id": N, "t": TIME, "result": ...}
 or {"id": N, "error": TEXT}; events {"event": "holders", "t": TIME, "holders": {...}}.
 """
 import contextlib
+import ctypes
 import ipaddress
 import json
 import os
@@ -24,7 +27,12 @@ import time
 
 import lvslab
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".lab", "collections"))
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink  # noqa: E402
+
 POLL = 0.05
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
 _out_lock = threading.Lock()
 # Answers go here; whatever else prints (lvslab sub-commands) goes to stderr.
 OUT = sys.stdout
@@ -38,24 +46,6 @@ def emit(obj):
 
 def _hex(addr):
     return "%08X" % struct.unpack("!I", socket.inet_aton(addr))[0]
-
-
-def _addr(hexaddr):
-    return socket.inet_ntoa(struct.pack("!I", int(hexaddr, 16)))
-
-
-def _ipvs_address(text):
-    """An address as /proc/net/ip_vs and ip_vs_conn write it (IPv4 hex, IPv6 [full form]),
-    in the compressed form Python and iproute2 print."""
-    if text.startswith("["):
-        return str(ipaddress.ip_address(text[1:text.rindex("]")]))
-    return _addr(text)
-
-
-def _ipvs_endpoint(text):
-    """'ADDR:PORT' of /proc/net/ip_vs -> (address, port)."""
-    address, _sep, port = text.rpartition(":")
-    return _ipvs_address(address), int(port, 16)
 
 
 def proc_net(host, name):
@@ -91,23 +81,65 @@ def vip_holders(vips, directors):
     return {v: [h for h in directors if v in addrs[h]] for v in vips}
 
 
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def host_netns(pid):
+    """This thread in the network namespace of the host whose init is pid, then back
+    (a socket opened inside stays in that namespace)."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open("/proc/%d/ns/net" % pid, os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                yield
+            finally:
+                _setns(own)
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
+
+
+def ipvs_table(host, only=None):
+    """[(service, [real server])] of the host's IPVS table (ipvs_netlink's dicts), or None
+    when the host is off or has no IPVS; only=(vip, port): that service alone.
+
+    Through generic netlink, as ipvsadm reads it, not /proc/net/ip_vs: in the lab's Linux
+    6.1 the services of every network namespace share one hash table, and
+    /proc/net/ip_vs, read in pages, restarts each page at the n-th service of *this*
+    namespace while its position counted the other namespaces' services too, so it skips
+    services whenever another lab host has some and the text is longer than a page
+    (measured: 12 of 99 services listed in dir1 while dir2 had 1,999; docs/benchmarks.md)."""
+    pid = lvslab.host_pid(host)
+    if not lvslab.pid_alive(pid):
+        return None
+    try:
+        with host_netns(pid):
+            ipvs = ipvs_netlink.IPVS()
+    except (OSError, ipvs_netlink.IPVSError):
+        return None
+    try:
+        services = ipvs.services()
+        if only is not None:
+            want = (str(ipaddress.ip_address(only[0])), int(only[1]))
+            services = [s for s in services if s["fwmark"] is None and (s["address"], s["port"]) == want]
+        return [(svc, ipvs.dests(svc)) for svc in services]
+    finally:
+        ipvs.close()
+
+
 def ipvs_weights(host, vip, port):
     """{real server address: weight} of the service in the host's IPVS table; None without it."""
-    text = proc_net(host, "ip_vs")
-    if text is None:
+    table = ipvs_table(host, only=(vip, port))
+    if not table:
         return None
-    want = (str(ipaddress.ip_address(vip)), port)
-    found, rs, inside = False, {}, False
-    for line in text.splitlines():
-        if line.startswith(("TCP", "UDP", "SCTP")):
-            inside = _ipvs_endpoint(line.split()[1]) == want
-            found = found or inside
-        elif line.startswith("FWM"):
-            inside = False
-        elif inside and line.strip().startswith("->"):
-            f = line.split()  # -> ADDR:PORT Forward Weight ActiveConn InActConn
-            rs[_ipvs_endpoint(f[1])[0]] = int(f[3])
-    return rs if found else None
+    return dict((d["address"], d["weight"]) for _svc, dests in table for d in dests)
 
 
 def established(host, vip, port, client_ports):
@@ -147,17 +179,11 @@ def host_processes(host, comm):
 
 
 def ipvs_counts(host):
-    """(services, real servers) in the host's IPVS table, from /proc/<host init>/net/ip_vs."""
-    text = proc_net(host, "ip_vs")
-    if text is None:
+    """[services, real servers] in the host's IPVS table (see ipvs_table)."""
+    table = ipvs_table(host)
+    if table is None:
         return None
-    services = dests = 0
-    for line in text.splitlines():
-        if line.startswith(("TCP", "UDP", "SCTP", "FWM")):
-            services += 1
-        elif line.strip().startswith("->") and "RemoteAddress" not in line:  # not the header
-            dests += 1
-    return [services, dests]
+    return [len(table), sum(len(dests) for _svc, dests in table)]
 
 
 def cpu_ticks(host, comm):

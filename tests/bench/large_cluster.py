@@ -71,8 +71,7 @@ def services(n, rs):
             net = "198.51.100" if k // 250 % 2 == 0 else "203.0.113"
             rss.append({"address": "%s.%d" % (net, k % 250 + 1), "port": port, "weight": j + 1})
         # inhibit_on_failure: a failed check (rs1's busybox httpd listens with a backlog of 9)
-        # sets weight 0 instead of removing the real server. (It did not explain the services
-        # keepalived 2.2.7 left out of the kernel here: docs/benchmarks.md.)
+        # sets weight 0 instead of removing the real server, so the table's size stays known.
         out.append({"vip": VIPS[i % 2], "port": port, "scheduler": "wrr", "delay_loop": 86400,
                     "inhibit_on_failure": True,
                     # one checker per real server, all aimed at rs1's web: keepalived has
@@ -172,18 +171,24 @@ def keepalived_roles(host):
 
 # The lab hosts run no syslog daemon: keepalived's messages (what it added, removed, refused)
 # are caught by a /dev/log listener for the reload measurements (glibc's syslog() connects on
-# its next message).
+# its next message). The sysv lab hosts share the lab kernel's /dev, so every host's messages
+# reach it: the sender's credentials (SO_PASSCRED) tell them apart, a process outside the
+# listener's host (PID namespace) has pid 0 there; those lines are kept, marked "other-host".
 SYSLOG_CATCHER = r"""
-import os, socket
+import os, socket, struct
 try:
     os.unlink("/dev/log")
 except OSError:
     pass
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 s.bind("/dev/log")
 with open("/run/bench-syslog", "ab", buffering=0) as f:
     while True:
-        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
+        msg, anc, _flags, _addr = s.recvmsg(65536, socket.CMSG_SPACE(12))
+        pid = [struct.unpack("=iII", d[:12])[0] for lvl, kind, d in anc
+               if lvl == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS]
+        f.write((b"other-host " if pid == [0] else b"") + msg.rstrip(b"\0\n") + b"\n")
 """
 
 
@@ -196,8 +201,10 @@ def catch_syslog(host):
         raise RuntimeError("%s: no /dev/log listener: %s" % (host, p.stderr))
 
 
-def syslog_lines(host):
-    return run(host, "cat /run/bench-syslog 2>/dev/null || true", timeout=300).stdout.splitlines()
+def syslog_lines(host, other_hosts=False):
+    """The caught messages of this host's processes (with other_hosts, the others' as well)."""
+    return [x for x in run(host, "cat /run/bench-syslog 2>/dev/null || true", timeout=300).stdout.splitlines()
+            if other_hosts or not x.startswith("other-host ")]
 
 
 def measured_reload(host, done, what, idle_for=2.0, settle=20.0):
@@ -245,9 +252,15 @@ def measured_reload(host, done, what, idle_for=2.0, settle=20.0):
             # keepalived's health checks keep its CPU time moving: its own "Reload complete"
             # (caught by the /dev/log listener) ends the reload as well.
             if (t_applied is not None or t - counts_change >= 5) and "reload_complete_s" not in res and \
-                    run(host, "grep -c 'Reload complete' /run/bench-syslog", check=False).stdout.strip() not in ("", "0"):
+                    run(host, "grep -v ^other-host /run/bench-syslog | grep -c 'Reload complete'", check=False).stdout.strip() not in ("", "0"):
                 res["reload_complete_s"] = round(t - t_reload, 2)
                 log("   keepalived logged Reload complete by %.1f s after the reload" % res["reload_complete_s"])
+                # keepalived logs its last change and "Reload complete" in the same second:
+                # the change may have landed since done() was asked above.
+                if t_applied is None and done():
+                    t_applied = lf.now()
+                    res["complete"] = True
+                    log("   IPVS table applied by %.1f s after the reload" % (t_applied - t_reload))
                 break
             elif t_applied is None and t - max(last_change, counts_change) >= settle:
                 log("   IPVS table settled incomplete: %s" % counts)
@@ -273,10 +286,11 @@ def measured_reload(host, done, what, idle_for=2.0, settle=20.0):
     res["vip_transitions"] = [(round(t - t_reload, 3), h) for t, h in sampler.events]
     res["vip_moved"] = any(h != [CLUSTER.master] for _t, hs in sampler.events for h in hs.values())
     res["holders_after"] = lf.vip_holders(CLUSTER)
-    lines = syslog_lines(host)
+    every = syslog_lines(host, other_hosts=True)
     with open(os.path.join(OUT, "bench-large-syslog-%s-%d.log" % (host, int(t_reload))), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    res["syslog_lines"] = len(lines)
+        f.write("\n".join(every) + "\n")
+    lines = [x for x in every if not x.startswith("other-host ")]
+    res["syslog_lines"], res["syslog_lines_other_hosts"] = len(lines), len(every) - len(lines)
     res["syslog_sample"] = [x for x in lines if "rror" in x or "fail" in x.lower()][:20] + lines[-10:]
     run(host, ": > /run/bench-syslog")
     w = res["window"]
@@ -296,10 +310,9 @@ def keepalived_path(n, rs, reload_n, report):
     counts = {h: ipvs_counts(h) for h in CLUSTER.directors}
     report["ipvs_after_site"] = counts
     log("   IPVS after site.yml: %s" % counts)
-    # keepalived, started by the role, is still loading its table when site.yml ends.
+    # keepalived, started by the role, may still be loading its table when site.yml ends; the
+    # wait ends when both tables are whole, or once neither has changed for 30 s.
     full = [n, (n - 1) * rs + len(WEB)]
-    # It may also stop short of the whole table (see docs/benchmarks.md): then the wait ends
-    # once neither table has changed for 30 s.
     t0 = t_change = time.time()
     report["table_full_after_site_s"] = None
     while time.time() - t0 < 600:
