@@ -423,12 +423,15 @@ def _virtual_server(lines, vs, given, path, digests):
 def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, instances=None, instance_defaults=None,
                     vs_groups=None, virtual_servers=None, vs_defaults=None, lvs_mode="dr", host="localhost",
                     priority=100, peer_priorities=None, state=None, digests=None, extra_config="",
-                    header=None, lvs_cluster=None, names=None, peer_addresses=None, track_files=None):
+                    header=None, lvs_cluster=None, names=None, peer_addresses=None, track_files=None,
+                    lvs_cluster_translated=False):
     """The text of keepalived.conf, or ClusterModelError naming the field.
 
     names: the variable each argument came from, for the error paths (a block that is the
     default from lvs_cluster is named by its place there).
     peer_addresses: {inventory host: address} of the directors, for unicast_from_inventory.
+    lvs_cluster_translated: lvs_cluster has passed cluster_model in this play already (the role
+    lvs.cluster.cluster_model), so its cross-field rules are not checked a second time.
     """
     names_given = names
     names = dict({"global_defs": "keepalived_global_defs", "vrrp_scripts": "keepalived_vrrp_scripts",
@@ -449,7 +452,8 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
                 piece = piece.get(part) if isinstance(piece, Mapping) else None
             if piece is not None and piece == value and arg not in (names_given or {}):
                 names[arg] = "lvs_cluster." + key
-        cluster_model(lvs_cluster)  # the description's own cross-field rules, with lvs_cluster paths
+        if not lvs_cluster_translated:
+            cluster_model(lvs_cluster)  # the description's own cross-field rules, with lvs_cluster paths
     mode = conf_word("keepalived_lvs_mode", lvs_mode or DEFAULT_MODE).lower()
     services = []
     for i, raw in enumerate(_list(virtual_servers, names["virtual_servers"])):

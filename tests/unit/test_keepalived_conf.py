@@ -350,3 +350,19 @@ def test_ipv6_instance_rules_apply_to_the_role_variables_too():
     block = text[text.index("vrrp_instance VI_6"):]
     assert "    version 3\n" in block
     assert "        fe80::61:1/64\n        2001:db8::100/128\n" in block
+
+
+def test_translated_description_is_not_checked_twice_but_still_names_its_blocks():
+    """The keepalived role passes lvs_cluster_translated: the role cluster_model checked the rules already."""
+    svc = {"vip": "192.0.2.100", "port": 80, "realservers": [{"address": "192.0.2.21"}]}
+    cluster = {"vrrp": {"instances": [{"name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
+                                       "vips": ["192.0.2.100/32"]}]},
+               "services": [svc, dict(svc)]}
+    kw = dict(instances=cluster["vrrp"]["instances"], virtual_servers=cluster["services"], lvs_cluster=cluster)
+    with pytest.raises(ClusterModelError, match="duplicate service"):  # a rule of cluster_model only
+        keepalived_conf({}, **kw)
+    assert "virtual_server 192.0.2.100 80" in keepalived_conf({}, lvs_cluster_translated=True, **kw)
+    cluster["services"][1] = dict(svc, realservers=[{"address": "192.0.2.21", "weight": "1\n}"}])
+    with pytest.raises(ClusterModelError) as e:
+        keepalived_conf({}, lvs_cluster_translated=True, **dict(kw, virtual_servers=cluster["services"]))
+    assert e.value.path == "lvs_cluster.services[1].realservers[0].weight"
