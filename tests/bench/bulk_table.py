@@ -374,8 +374,41 @@ def main():
                 mod = statistics.median(report["sizes"][n][step]["module"])
                 print("%-7s %-12s playbook %s  module %.2f  Ansible's share %.2f s"
                       % ("{:,}".format(n), step, fmt_times(report["sizes"][n]["playbook"][step]), mod, pb - mod))
+    goals = goal_lines(report, sizes, playbook_sizes)
+    if goals:
+        print()
+        print("against issue 16's goals (medians of this run):")
+        for line in goals:
+            print("  " + line)
     print("JSON:", path)
     return 0
+
+
+def goal_lines(report, sizes, playbook_sizes):
+    """Issue 16's targets, each with this run's figure and met / NOT met (only those this run measured)."""
+    def med(n, step, tool):
+        return statistics.median(report["sizes"][n][step][tool])
+
+    lines = []
+
+    def goal(text, value, limit, unit=""):
+        lines.append("%-55s %8.2f%s (goal <= %s%s)  %s" % (text, value, unit, limit, unit,
+                                                         "met" if value <= limit else "NOT met"))
+
+    for n, limit in ((1000, 1.5), (5000, 1.0)):
+        if n in sizes:
+            goal("module / restore, first apply, N=%s" % "{:,}".format(n),
+                 med(n, "first apply", "module") / med(n, "first apply", "restore"), limit)
+    if 1000 in sizes and 5000 in sizes:
+        goal("module's first apply, growth N=1,000 -> 5,000 (wall)",
+             med(5000, "first apply", "module") / med(1000, "first apply", "module"), 5.5, "x")
+    if 1000 in sizes:
+        goal("module's no-op, N=1,000", med(1000, "no-op", "module"), 1.5, " s")
+    if 1000 in playbook_sizes:
+        goal("one-task playbook above the module, first apply, N=1,000",
+             statistics.median(report["sizes"][1000]["playbook"]["first apply"]) - med(1000, "first apply", "module"),
+             3.0, " s")
+    return lines
 
 
 if __name__ == "__main__":
