@@ -364,5 +364,6 @@ def test_translated_description_is_not_checked_twice_but_still_names_its_blocks(
     assert "virtual_server 192.0.2.100 80" in keepalived_conf({}, lvs_cluster_translated=True, **kw)
     cluster["services"][1] = dict(svc, realservers=[{"address": "192.0.2.21", "weight": "1\n}"}])
     with pytest.raises(ClusterModelError) as e:
-        keepalived_conf({}, lvs_cluster_translated=True, **dict(kw, virtual_servers=cluster["services"]))
+        keepalived_conf({}, instances=kw["instances"], virtual_servers=cluster["services"], lvs_cluster=cluster,
+                        lvs_cluster_translated=True)
     assert e.value.path == "lvs_cluster.services[1].realservers[0].weight"
