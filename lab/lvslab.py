@@ -22,6 +22,7 @@ is forwarded to the lab kernel over its serial line, see lvslab_agent):
 """
 import argparse
 import ctypes
+import fcntl
 import ipaddress
 import json
 import os
@@ -138,6 +139,41 @@ def save_state(state):
         _write_atomic(os.path.join(os.environ["LVSLAB_OUT"], "state.json"), text)
 
 
+def lab_kernel_pids():
+    """The machine's processes of the running lab kernel (started with this run's uml_dir):
+    the UML kernel and one process per address space inside it."""
+    tag = ("uml_dir=" + os.path.join(os.environ.get("LVSLAB_OUT", ""), "uml")).encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                if tag in f.read().split(b"\0"):
+                    pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+def pin_lab_kernel(cpus):
+    """Move every thread of the running lab kernel to the machine CPUs cpus (a set);
+    returns how many were moved. For benchmarks that compare placements in one lab."""
+    moved = 0
+    for pid in lab_kernel_pids():
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+                moved += 1
+            except OSError:
+                pass
+    return moved
+
+
 def kernel_cpu_seconds():
     """CPU seconds (user + system) the running lab kernel has used so far, read on the machine.
 
@@ -147,16 +183,10 @@ def kernel_cpu_seconds():
     share the machine's cores, so benchmarks report it beside the wall time.
     Returns None when no such process is found (not under `lvslab run` on this machine).
     """
-    tag = ("uml_dir=" + os.path.join(os.environ.get("LVSLAB_OUT", ""), "uml")).encode()
     ticks, found = 0, False
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in lab_kernel_pids():
         try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                if tag not in f.read().split(b"\0"):
-                    continue
-            with open("/proc/%s/stat" % entry) as f:
+            with open("/proc/%d/stat" % pid) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
@@ -702,6 +732,47 @@ def find_uml():
     raise LabError("user-mode-linux is not installed (apt-get install user-mode-linux)")
 
 
+def lab_kernels_per_cpu():
+    """{cpu: number of running lab kernels pinned to it} (any checkout's, found in /proc)."""
+    counts = dict((cpu, 0) for cpu in os.sched_getaffinity(0))
+    labs = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            cpus = os.sched_getaffinity(int(pid))
+        except OSError:  # gone, or not ours to see
+            continue
+        # A lab kernel's processes (the kernel, one per guest address space) share its
+        # command line and its affinity: each lab counts once, by its uml_dir.
+        if b"umid=lvslab" in argv and len(cpus) == 1:
+            labs.update((arg, next(iter(cpus))) for arg in argv if arg.startswith(b"uml_dir="))
+    for _lab, cpu in labs:
+        counts[cpu] = counts.get(cpu, 0) + 1
+    return counts
+
+
+def choose_cpu(setting):
+    """The machine CPU the lab kernel is pinned to, or None (LVSLAB_CPU / --cpu: auto, none or a number).
+
+    User-mode Linux turns every system call and page fault of a guest process into
+    context switches between host processes (the UML kernel and the process that
+    holds the guest's address space). When the machine's scheduler puts them on two
+    CPUs, each switch is a cross-CPU wakeup, an inter-processor interrupt in this
+    virtual machine: measured in the lab (tests/bench/lab_speed.py) 55-60 us per
+    system call and 150-165 us per page fault unpinned, 12.7 us and 40 us pinned, the
+    same pure-Python loop either way. "auto" takes the CPU the fewest lab kernels run on.
+    """
+    if setting in ("none", "", None):
+        return None
+    if setting != "auto":
+        return int(setting)
+    counts = lab_kernels_per_cpu()
+    return min(sorted(counts), key=lambda cpu: counts[cpu])
+
+
 def command_env(out, sock):
     """The command's environment on the machine: the lab reachable through the broker, and
     every place Ansible, Molecule, pytest and Python write to inside the output folder."""
@@ -793,10 +864,19 @@ class LabRun:
         # unlinked by UML as soon as it is mapped.
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": "/dev/shm"}
         self.t0 = time.time()
-        self.uml = subprocess.Popen(cmdline, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                    pass_fds=(theirs.fileno(),))
+        # Choosing a CPU and starting the kernel on it is one step for all labs on the
+        # machine (two lanes boot at once): a lock on the UML binary, which every
+        # checkout's lvslab opens read-only, writes nothing.
+        with open(cmdline[0], "rb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.cpu = choose_cpu(self.args.cpu)
+            pin = None if self.cpu is None else (lambda: os.sched_setaffinity(0, {self.cpu}))
+            self.uml = subprocess.Popen(cmdline, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                        pass_fds=(theirs.fileno(),), preexec_fn=pin)
         theirs.close()
+        if self.args.verbose:
+            self.log("lab kernel on CPU %s" % ("any" if self.cpu is None else self.cpu))
         threading.Thread(target=self._console, daemon=True).start()
 
     def _console(self):
@@ -958,6 +1038,8 @@ def main(argv=None):
     r.add_argument("--out", default=os.environ.get("LVSLAB_RUN_OUT", os.path.join(REPO, ".lab")),
                    help="the output folder, the only place the lab writes to (default .lab)")
     r.add_argument("-v", "--verbose", action="store_true")
+    r.add_argument("--cpu", default=os.environ.get("LVSLAB_CPU", "auto"),
+                   help="machine CPU for the lab kernel: auto (the least used by other labs), none, or a number")
     r.add_argument("--timeout", type=float, default=float(os.environ.get("LVSLAB_TIMEOUT", 3600)),
                    help="stop the command and power the lab off after this many seconds (exit status 124)")
     r.add_argument("--guest-python", help=argparse.SUPPRESS)  # tests: a controller the lab cannot start
