@@ -754,7 +754,7 @@ def lab_kernels_per_cpu():
     return counts
 
 
-def choose_cpu(setting):
+def choose_cpu(setting, counts=None):
     """The machine CPU the lab kernel is pinned to, or None (LVSLAB_CPU / --cpu: auto, none or a number).
 
     User-mode Linux turns every system call and page fault of a guest process into
@@ -763,13 +763,14 @@ def choose_cpu(setting):
     CPUs, each switch is a cross-CPU wakeup, an inter-processor interrupt in this
     virtual machine: measured in the lab (tests/bench/lab_speed.py) 55-60 us per
     system call and 150-165 us per page fault unpinned, 12.7 us and 40 us pinned, the
-    same pure-Python loop either way. "auto" takes the CPU the fewest lab kernels run on.
+    same pure-Python loop either way. "auto" takes the CPU the fewest lab kernels run on
+    (counts: {cpu: lab kernels}, read from /proc when not given).
     """
     if setting in ("none", "", None):
         return None
     if setting != "auto":
         return int(setting)
-    counts = lab_kernels_per_cpu()
+    counts = lab_kernels_per_cpu() if counts is None else counts
     return min(sorted(counts), key=lambda cpu: counts[cpu])
 
 

@@ -3,6 +3,7 @@
 Run outside any lab (make test-harness): the tests start `lvslab run` and
 watch it from outside, the way a user or CI does.
 """
+import ast
 import os
 import shutil
 import signal
@@ -176,3 +177,31 @@ def _parents(path):
         parts.append(path)
         path = os.path.dirname(path)
     return parts
+
+
+# What the command sees of its lab kernel: the distinct CPU sets of the kernel's processes.
+AFFINITY_PROBE = ("import os, sys; sys.path.insert(0, %r); import lvslab; "
+                  "print(sorted(set(tuple(sorted(os.sched_getaffinity(p))) for p in lvslab.lab_kernel_pids())))"
+                  % os.path.join(REPO, "lab"))
+
+
+@pytest.mark.parametrize("cpu", ["auto", "none"])
+def test_the_lab_kernel_runs_on_one_cpu_unless_told_not_to(out, cpu):
+    p = lvslab_run(out, "--cpu", cpu, "--", sys.executable, "-c", AFFINITY_PROBE)
+    assert p.returncode == 0, p.stdout + p.stderr
+    sets = ast.literal_eval(p.stdout.strip().splitlines()[-1])
+    machine = tuple(sorted(os.sched_getaffinity(0)))
+    if cpu == "auto":
+        assert len(sets) == 1 and len(sets[0]) == 1 and sets[0][0] in machine, sets
+    else:
+        assert sets == [machine], sets
+
+
+def test_auto_takes_the_cpu_the_fewest_lab_kernels_run_on():
+    sys.path.insert(0, os.path.join(REPO, "lab"))
+    import lvslab
+    assert lvslab.choose_cpu("auto", {0: 1, 1: 0}) == 1
+    assert lvslab.choose_cpu("auto", {0: 0, 1: 0}) == 0
+    assert lvslab.choose_cpu("auto", {0: 2, 1: 1, 2: 1}) == 1
+    assert lvslab.choose_cpu("none") is None
+    assert lvslab.choose_cpu("1") == 1
