@@ -366,12 +366,34 @@ def test_vip_prefix_dropped_and_aliases_resolved():
         "destinations": [{"address": "192.0.2.21", "forward": "masq", "weight": 1, "port": 8080}]}]
 
 
-def test_ipv6_and_tun_across_families():
-    cluster = {"mode": "tun", "services": [{"vip": "2001:db8::100", "port": 80, "realservers": [
-        {"address": "192.0.2.21", "tun_type": "gue", "tun_port": 6080}]}]}
-    s = cluster_model(cluster)["services"][0]
-    assert s["family"] == 6 and s["realservers"][0]["forward"] == "tunnel"
-    assert ipvs_services({"services": [s]})[0]["destinations"][0]["tun_type"] == "gue"
+@pytest.mark.parametrize("cluster,path", [
+    # IPv6 VIP over an IPv4 GUE tunnel: the kernel takes it, no role prepares the real server
+    ({"mode": "tun", "services": [{"vip": "2001:db8::100", "port": 80, "realservers": [
+        {"address": "192.0.2.21", "tun_type": "gue", "tun_port": 6080}]}]}, "lvs_cluster.services[0].vip"),
+    ({"mode": "tun", "services": [{"vip": "2001:db8::100", "port": 80, "realservers": [
+        {"address": "2001:db8::21"}]}]}, "lvs_cluster.services[0].vip"),
+    ({"services": [{"vip": "2001:db8::100", "port": 80, "mode": "nat", "realservers": [
+        {"address": "2001:db8::21"}]}]}, "lvs_cluster.services[0].vip"),
+    # an IPv4 VIP tunnelled to an IPv6 real server (ipip in IPv6 needs ip6tnl on the real server)
+    ({"mode": "tun", "services": [{"vip": "192.0.2.100", "port": 80, "realservers": [
+        {"address": "192.0.2.21"}, {"address": "2001:db8::21"}]}]}, "lvs_cluster.services[0].realservers[1].address"),
+    # a fwmark service has no VIP: its IPv6 real servers are refused by themselves
+    ({"mode": "nat", "services": [{"fwmark": 7, "realservers": [{"address": "2001:db8::21"}]}]},
+     "lvs_cluster.services[0].realservers[0].address"),
+])
+def test_ipv6_is_refused_outside_dr_naming_the_field(cluster, path):
+    with pytest.raises(ClusterModelError) as e:
+        cluster_model(cluster)
+    assert e.value.path == path and "IPv6 services in DR mode only" in e.value.reason, str(e.value)
+
+
+def test_ipv6_dr_and_ipv4_tun_stay_accepted():
+    dr = cluster_model({"mode": "dr", "services": [{"vip": "2001:db8::100", "port": 80, "realservers": [
+        {"address": "2001:db8::21"}]}]})["services"][0]
+    assert dr["family"] == 6 and dr["realservers"][0]["forward"] == "route"
+    tun = cluster_model({"mode": "tun", "services": [{"vip": "192.0.2.100", "port": 80, "realservers": [
+        {"address": "192.0.2.21", "tun_type": "gue", "tun_port": 6080}]}]})["services"][0]
+    assert ipvs_services({"services": [tun]})[0]["destinations"][0]["tun_type"] == "gue"
 
 
 # ---------------------------------------------------------------- the completed model
