@@ -47,6 +47,19 @@ def assign(jobs, lanes, weights):
     return plan
 
 
+# Lines that say why a job failed: pytest's short summary and assertion lines,
+# the lab's timeouts, Ansible's failed tasks, Molecule's errors.
+REASON_MARKS = ("FAILED ", "ERROR ", "E   ", "fatal:", "CRITICAL", "RuntimeError", "Timeout", "timed out")
+
+
+def failure_digest(text, limit=20):
+    """The lines of a failed job's log that say why, at most `limit` (the first ones):
+    printed again after the summary, where a CI log's tail still shows them."""
+    lines = [line.rstrip() for line in text.splitlines() if line.lstrip().startswith(REASON_MARKS)
+             or "timed out" in line]
+    return [line[:300] for line in lines[:limit]]
+
+
 def run_lane(index, jobs, results, lock, timeout):
     out = os.path.join(REPO, ".lab", "lane-%d" % index)
     os.makedirs(out, exist_ok=True)
@@ -70,7 +83,8 @@ def run_lane(index, jobs, results, lock, timeout):
             text = log.read()
         tail = [line for line in text.splitlines() if line.strip()][-1:] or [""]
         with lock:
-            results.append((name, index, took, p.returncode))
+            results.append((name, index, took, p.returncode,
+                            failure_digest(text) if p.returncode != 0 else []))
             status = "ok" if p.returncode == 0 else "FAILED (exit %d)" % p.returncode
             print("[lane %d] %s: %s in %.0f s — %s" % (index, name, status, took, tail[0][-160:]), flush=True)
             if p.returncode != 0:
@@ -105,9 +119,13 @@ def main():
         t.join()
     total = time.time() - t0
     print("\nlab lanes: %d jobs in %d lanes, %.0f s (%.1f min) wall time" % (len(jobs), len(threads), total, total / 60))
-    for name, lane, took, rc in sorted(results, key=lambda r: r[1]):
+    for name, lane, took, rc, _ in sorted(results, key=lambda r: r[1]):
         print("  lane %d  %-10s %6.0f s  %s" % (lane, name, took, "ok" if rc == 0 else "FAILED (exit %d)" % rc))
     failed = [r for r in results if r[3] != 0]
+    for name, lane, _, _, digest in failed:
+        print("\nwhy %s failed (.lab/lane-%d/%s.log):" % (name, lane, name))
+        for line in digest or ["(no failure line found; see the log)"]:
+            print("  " + line)
     return 1 if failed or len(results) != len(jobs) else 0
 
 

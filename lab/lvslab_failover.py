@@ -234,11 +234,19 @@ def steady(cluster, holder=None):
 
 
 def wait_steady(cluster, holder=None, timeout=60):
-    wait_for(lambda: steady(cluster, holder), timeout,
-             "the steady state (VIPs only on %s, every real server in its IPVS table)"
-             % (holder or cluster.master), interval=0.2)
-    time.sleep(1.0)  # and still so a second later: no flapping
-    wait_for(lambda: steady(cluster, holder), 10, "the steady state to hold", interval=0.2)
+    try:
+        wait_for(lambda: steady(cluster, holder), timeout,
+                 "the steady state (VIPs only on %s, every real server in its IPVS table)"
+                 % (holder or cluster.master), interval=0.2)
+        time.sleep(1.0)  # and still so a second later: no flapping
+        wait_for(lambda: steady(cluster, holder), 10, "the steady state to hold", interval=0.2)
+    except RuntimeError as exc:
+        # What the directors looked like: the failure says which part is missing.
+        try:
+            seen = json.dumps(state(cluster), sort_keys=True)
+        except Exception as read_exc:  # the message must still say what timed out
+            seen = "unreadable (%s)" % read_exc
+        raise RuntimeError("%s; directors: %s" % (exc, seen)) from None
 
 
 class Sampler:

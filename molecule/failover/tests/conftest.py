@@ -1,3 +1,13 @@
+import pytest
+
 import lvslab_testinfra
 
 lvslab_testinfra.register()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Each phase's report on the test item: fixtures can see whether the test failed.
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "report_" + report.when, report)

@@ -21,6 +21,18 @@ ALL_RS = sorted(CLUSTER.realservers.values())
 OUT = os.environ["LVSLAB_OUT"]
 
 
+@pytest.fixture(autouse=True)
+def steady_cluster_after_a_failed_test(request):
+    """A failed test must not fail the ones after it: if the cluster is not steady
+    after a failure, say how it looks and repair it (links, power, keepalived, web)."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and not lf.steady(CLUSTER):
+        lf.log("not steady after the test: %s; repairing" % json.dumps(lf.state(CLUSTER), sort_keys=True))
+        lf.repair(CLUSTER)
+        lf.hand_vips_to_master(CLUSTER)
+
+
 def record(name, res):
     """Keep the measurements next to the lab's other output (they are not asserted)."""
     with open(os.path.join(OUT, "failover-%s.json" % name), "w") as f:
