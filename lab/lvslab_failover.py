@@ -563,6 +563,18 @@ def state(cluster):
     return out
 
 
+def forensics(cluster):
+    """Each director's keepalived processes (state, where they wait), sync daemons and addresses:
+    logged when a test leaves the cluster unsteady, to tell a stalled keepalived from a dead one."""
+    for h in cluster.directors:
+        if not lvslab.host_on(h):
+            log("   %s: powered off" % h)
+            continue
+        out = run(h, "ps -o pid,stat,wchan:24,etime,args -C keepalived; ipvsadm -L --daemon; "
+                     "ip -o addr show | grep -v ' lo '", check=False, timeout=30)
+        log("   %s:\n%s%s" % (h, out.stdout, out.stderr))
+
+
 def repair(cluster):
     """Best effort: every link up, every host on, keepalived and the test web running."""
     for fix in [lambda: lab("mend", cluster.master)] + \

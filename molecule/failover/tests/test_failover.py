@@ -29,6 +29,7 @@ def steady_cluster_after_a_failed_test(request):
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed and not lf.steady(CLUSTER):
         lf.log("not steady after the test: %s; repairing" % json.dumps(lf.state(CLUSTER), sort_keys=True))
+        lf.forensics(CLUSTER)
         lf.repair(CLUSTER)
         lf.hand_vips_to_master(CLUSTER)
 
