@@ -314,9 +314,9 @@ class RequestLoop(_ClientProcess):
 class StreamClients(_ClientProcess):
     """lab/clients/stream_clients.py: n long-lived streaming connections through the VIP."""
 
-    def __init__(self, cluster, n, duration=120):
+    def __init__(self, cluster, n, duration=120, talk=0.0):
         vip, port = cluster.service
-        super().__init__(cluster, STREAM_CLIENTS, [vip, port, "/cgi-bin/stream", n, duration])
+        super().__init__(cluster, STREAM_CLIENTS, [vip, port, "/cgi-bin/stream", n, duration, talk])
         self.n = n
 
     def ports(self):
@@ -667,11 +667,12 @@ def sync_daemons(host):
     return run(host, "ipvsadm -L --daemon").stdout.strip().splitlines()
 
 
-def connection_survival(cluster, sync=True, n=6, fault="poweroff", settle=6.0):
+def connection_survival(cluster, sync=True, n=6, fault="poweroff", settle=6.0, talk=0.0):
     """n streaming connections through the VIP across a director fail-over.
 
     With sync=False the backup's sync daemon is stopped first, so its
-    connection table knows nothing of them when it takes over. A connection
+    connection table knows nothing of them when it takes over. With talk > 0 the
+    clients also send a byte every `talk` seconds (else only the real servers send). A connection
     survives if it got no reset/EOF and received data in the last 2 s of the
     run, well after the VIPs moved.
     """
@@ -679,8 +680,8 @@ def connection_survival(cluster, sync=True, n=6, fault="poweroff", settle=6.0):
     wait_steady(cluster)
     if not sync:
         run(cluster.backup, "ipvsadm --stop-daemon backup")
-    res = {"sync": sync, "fault": fault, "opened": n, "cluster": cluster.name}
-    clients = StreamClients(cluster, n)
+    res = {"sync": sync, "fault": fault, "opened": n, "cluster": cluster.name, "client_talks_s": talk}
+    clients = StreamClients(cluster, n, talk=talk)
     try:
         wait_for(lambda: len(clients.ports()) >= n, 60, "%d streaming connections" % n, interval=0.2)
         ports = clients.ports()

@@ -11,7 +11,11 @@ DURATION seconds have passed, one JSON line:
 error is null while the connection is healthy, else "reset", "eof" or the
 exception name (a reset is what a director without the connection sends).
 
-argv: HOST PORT PATH N DURATION
+With TALK > 0 the client also sends a byte on each connection every TALK seconds
+(the real server ignores it): a packet from the client's side, which is what a
+director needs to learn a connection it never saw open (sloppy_tcp).
+
+argv: HOST PORT PATH N DURATION [TALK]
 """
 import json
 import select
@@ -22,7 +26,9 @@ import time
 
 def main():
     host, port, path, n, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+    talk = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
     end = time.time() + duration
+    next_talk = time.time() + talk
     conns = []
     for i in range(n):
         s = socket.create_connection((host, port), timeout=10)
@@ -36,6 +42,16 @@ def main():
         if sys.stdin in ready:
             break  # stdin closed by the controller
         now = time.time()
+        if talk and now >= next_talk:
+            next_talk = now + talk
+            for c in conns:
+                if c["error"] is None:
+                    try:
+                        c["sock"].send(b"\n")
+                    except BlockingIOError:
+                        pass  # the send buffer is full: the client is talking already
+                    except OSError as exc:
+                        c["error"], c["error_at"] = type(exc).__name__, now
         for c in conns:
             if c["sock"] not in ready:
                 continue

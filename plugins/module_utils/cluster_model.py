@@ -478,8 +478,9 @@ IPVS_SYSCTL_SPEC = {
     "sloppy_tcp": dict(type="bool", default=False,
                        doc="create a connection entry from any TCP packet, not only a SYN: a backup director "
                        "carries connections it never saw open (with mh, the same table on both directors, "
-                       "fail-over without the sync daemon in DR, google/seesaw #89; not in NAT, measured 0/6: "
-                       "the real server's replies come first); kernel default false"),
+                       "fail-over without the sync daemon in DR, google/seesaw #89; in NAT only for connections "
+                       "whose client keeps sending: measured 0/6 for streams only the server sends, 6/6 "
+                       "when the clients also send); kernel default false"),
     "sloppy_sctp": dict(type="bool", default=False,
                         doc="the same for SCTP (any chunk, not only INIT); kernel default false"),
     "backup_only": dict(type="bool", default=False,

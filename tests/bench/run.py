@@ -23,7 +23,10 @@
    stateless fail-over: the inventory's VRRP, every service scheduled by mh
    (mh-fallback, mh-port) and sloppy_tcp on both directors, re-applied by
    site.yml on the directors with a changed lvs_cluster; its conn-nosync row
-   is the backup carrying the master's connections without the sync daemon.
+   is the backup carrying the master's connections without the sync daemon;
+   its conn-nosync-talk row (mh-sloppy only) the same with clients that also
+   send a byte every 0.5 s (a director without sync learns a connection only
+   from a client's packet: in NAT a stream only the server sends stalls).
    Stateless against sync in one run:
      BENCH_SETTINGS=v2-1s,mh-sloppy BENCH_FAULTS=conn-sync,conn-nosync
 3. Optionally (BENCH_IPVS_BULK=1, default on for dr) times ipvs_table with
@@ -47,7 +50,9 @@ from lvslab_failover import log, run  # noqa: E402
 OUT = os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab"))
 
 DEFAULT_SETTINGS = "v2-1s,v3-0.1s,v2-1s-nopreempt,v2-1s-preempt_delay5,mh-sloppy"
-DEFAULT_FAULTS = "kill,poweroff,cut,rs-web,reload,conn-sync,conn-nosync"
+DEFAULT_FAULTS = "kill,poweroff,cut,rs-web,reload,conn-sync,conn-nosync,conn-nosync-talk"
+# Faults that only mean something for stateless fail-over (CONNECTIONS_ONLY settings).
+STATELESS_ONLY = {"conn-nosync-talk"}
 # What each setting changes in every vrrp_instance of the inventory.
 SETTINGS = {
     "v2-1s": {},
@@ -116,8 +121,11 @@ def apply_setting(cluster, setting):
 
 def measure(cluster, fault, setting):
     log("== %s / %s / %s" % (cluster.name, setting, fault))
-    if fault in ("conn-sync", "conn-nosync"):
-        res = lf.connection_survival(cluster, sync=fault == "conn-sync")
+    if fault in ("conn-sync", "conn-nosync", "conn-nosync-talk"):
+        # conn-nosync-talk: the clients also send a byte every 0.5 s (a director without
+        # sync learns a connection only from a client's packet; see docs/benchmarks.md)
+        res = lf.connection_survival(cluster, sync=fault == "conn-sync",
+                                     talk=0.5 if fault == "conn-nosync-talk" else 0.0)
         res["fault"] = fault
         return res
     expect_back = cluster.backup if setting == "v2-1s-nopreempt" else None
@@ -228,7 +236,8 @@ def main():
             if setting != "v2-1s" or settings.index(setting) > 0 or skip_site:
                 report.setdefault("apply_s", {})[setting] = round(apply_setting(cluster, setting), 1)
             todo = ["poweroff"] if setting in FAILBACK_ONLY else \
-                [f for f in faults if f.startswith("conn-")] if setting in CONNECTIONS_ONLY else faults
+                [f for f in faults if f.startswith("conn-")] if setting in CONNECTIONS_ONLY else \
+                [f for f in faults if f not in STATELESS_ONLY]
             for fault in todo:
                 try:
                     res = measure(cluster, fault, setting)
