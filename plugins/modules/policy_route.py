@@ -190,11 +190,14 @@ def main():
             todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "policy_route", name, data),
                                       lambda: persist.restore_file(spath, old_text)))
             state_after = persist.render_state("policy_route", name, data) if data else None
+            # A missing boot hook is a change too (the state file step reinstalls it), as in
+            # the other host modules.
+            hook_missing = bool(data) and persist.hook_needs_install()
             result["actions"] = [t.text for t in todo[:-1]]
             stepslib.apply(module, todo, result, errors=(routing.NetlinkError, OSError, IOError))
         finally:
             ipr.close()
-    result["changed"] = bool(result["actions"] or state_after != old_text)
+    result["changed"] = bool(result["actions"] or state_after != old_text or hook_missing)
     if module._diff:
         result["diff"] = {"before_header": spath, "after_header": spath,
                           "before": model.show(old), "after": model.show(data)}

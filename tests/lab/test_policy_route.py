@@ -70,6 +70,16 @@ def test_apply_twice_then_absent_removes_exactly_its_own(lab, clean):
         lab.run(HOST, "ip rule del priority 2000")
 
 
+def test_a_missing_boot_hook_is_a_change_and_comes_back(lab, clean):
+    """The boot hook replays the table at boot: gone, the table would not survive a reboot."""
+    lab.module(HOST, "policy_route", **ARGS)
+    lab.run(HOST, "rm -f /usr/local/sbin/lvs-cluster-net")
+    res = lab.module(HOST, "policy_route", **ARGS)
+    assert res["changed"] is True and res["actions"] == [], res
+    assert exists(lab, "/usr/local/sbin/lvs-cluster-net")
+    assert lab.module(HOST, "policy_route", **ARGS)["changed"] is False
+
+
 def test_dropped_rule_is_removed(lab, clean):
     lab.module(HOST, "policy_route", **ARGS)
     res = lab.module(HOST, "policy_route", **dict(ARGS, rules=ARGS["rules"][:1]))
