@@ -61,8 +61,8 @@ def run_one_lane(monkeypatch, tmp_path, fail_times, reruns):
 
 
 def test_a_failed_lab_job_passes_only_if_its_rerun_passes(monkeypatch, tmp_path):
-    name, _, _, rc, failed_runs = run_one_lane(monkeypatch, tmp_path, fail_times=1, reruns=1)
-    assert (name, rc) == ("failover", 0)
+    name, lane, took, rc, failed_runs = run_one_lane(monkeypatch, tmp_path, fail_times=1, reruns=1)
+    assert (name, lane, rc) == ("failover", 0, 0) and took > 0
     # The failed run stays visible: its log kept, its reason recorded.
     assert failed_runs == [(1, ".lab/lane-0/failover.run-1.log", ["E       assert 5 == 6"])]
     assert (tmp_path / ".lab/lane-0/failover.run-1.log").read_text().startswith("E       assert")
@@ -70,11 +70,11 @@ def test_a_failed_lab_job_passes_only_if_its_rerun_passes(monkeypatch, tmp_path)
 
 
 def test_a_job_failing_every_run_fails(monkeypatch, tmp_path):
-    _, _, _, rc, failed_runs = run_one_lane(monkeypatch, tmp_path, fail_times=2, reruns=1)
+    rc, failed_runs = run_one_lane(monkeypatch, tmp_path, fail_times=2, reruns=1)[3:]
     assert rc == 1
-    assert [attempt for attempt, _, _ in failed_runs] == [1, 2]
+    assert [run[0] for run in failed_runs] == [1, 2]
 
 
 def test_without_reruns_a_failure_is_final(monkeypatch, tmp_path):
-    _, _, _, rc, failed_runs = run_one_lane(monkeypatch, tmp_path, fail_times=1, reruns=0)
+    rc, failed_runs = run_one_lane(monkeypatch, tmp_path, fail_times=1, reruns=0)[3:]
     assert rc == 1 and len(failed_runs) == 1
