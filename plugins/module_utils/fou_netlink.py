@@ -57,7 +57,8 @@ def parse_port(a):
     return {"port": _be16(a[A_PORT]) if A_PORT in a else 0,
             "family": 6 if af == socket.AF_INET6 else 4,
             "type": ENCAP.get(a[A_TYPE][0], "unknown") if A_TYPE in a else "unknown",
-            "bound": [name for kind, name in BOUND if kind in a]}
+            # the kernel dumps these attributes also when unset, as zeros (fou_fill_info)
+            "bound": [name for kind, name in BOUND if kind in a and any(bytearray(a[kind]))]}
 
 
 class Fou(object):

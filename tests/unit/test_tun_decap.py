@@ -137,9 +137,14 @@ def test_gue_port_plan():
 
 def test_fou_messages_follow_the_kernel_uapi():
     # FOU_ATTR_PORT be16 6080 (0x17c0), FOU_ATTR_AF u8 AF_INET, FOU_ATTR_TYPE u8 FOU_ENCAP_GUE (2)
-    assert fou_netlink.port_attrs(6080) == (b"\x06\x00\x01\x00\x17\xc0\x00\x00" b"\x05\x00\x02\x00\x02\x00\x00\x00"
-                                           b"\x05\x00\x04\x00\x02\x00\x00\x00")
+    expected = (b"\x06\x00\x01\x00\x17\xc0\x00\x00"
+                b"\x05\x00\x02\x00\x02\x00\x00\x00"
+                b"\x05\x00\x04\x00\x02\x00\x00\x00")
+    assert fou_netlink.port_attrs(6080) == expected
     assert fou_netlink.parse_port({1: b"\x17\xc0", 2: b"\x02", 4: b"\x02"}) == kport(6080)
+    # as the kernel dumps a port of `ip fou add port 6080 gue`: the unset bindings as zeros
+    assert fou_netlink.parse_port({1: b"\x17\xc0", 2: b"\x02", 3: b"\x00", 4: b"\x02", 6: b"\0" * 4, 8: b"\0" * 4,
+                                   10: b"\0\0", 11: b"\0" * 4}) == kport(6080)
     assert fou_netlink.parse_port({1: b"\x00\x35", 2: b"\x0a", 3: b"\x04", 4: b"\x01", 6: b"\xc0\x00\x02\x15"}) == \
         {"port": 53, "family": 6, "type": "direct", "bound": ["local"]}
 
