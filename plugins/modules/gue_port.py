@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: gue_port
 short_description: Open GUE ports (foo-over-UDP) on an LVS-TUN real server, persistently
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - "Opens (or closes) UDP ports on which the kernel takes GUE-encapsulated packets off the tunnel,
     as C(ip fou add port PORT gue) does: the ports a director sends to with C(tun_type: gue)
