@@ -523,6 +523,44 @@ def _tun_flags(rs):
     return [flags] if isinstance(flags, str) else list(flags)
 
 
+TUN_FLAGS = ("nocsum", "csum", "remcsum")
+
+
+def _check_tunnel(rs, rpath):
+    """The tunnel options of a TUN real server, checked together (the kernel's and keepalived's rules)."""
+    tun_type = rs.get("tun_type") or DEFAULT_TUN_TYPE
+    if tun_type == "gue" and rs.get("tun_port") is None:
+        raise ClusterModelError(rpath + ".tun_port", "is required with tun_type gue (the real server's GUE UDP port)")
+    if tun_type != "gue" and rs.get("tun_port") is not None:
+        raise ClusterModelError(rpath + ".tun_port", "only a gue tunnel has a port, not %s" % tun_type)
+    flags = _tun_flags(rs)
+    if flags and tun_type == "ipip":
+        raise ClusterModelError(rpath + ".tun_flags", "checksum flags are for gue and gre tunnels, not ipip")
+    if len(flags) > 1:
+        raise ClusterModelError(rpath + ".tun_flags", "one of %s, not several" % ", ".join(TUN_FLAGS))
+    for flag in flags:
+        if flag not in TUN_FLAGS:
+            raise ClusterModelError(rpath + ".tun_flags", "must be one of %s, not %r" % (", ".join(TUN_FLAGS), flag))
+        if flag == "remcsum" and tun_type != "gue":
+            raise ClusterModelError(rpath + ".tun_flags", "remcsum is for gue tunnels only")
+
+
+# The device of a Linux real server that takes a tunnel's packets off: IPIP and GUE
+# (the fou port hands the inner IPIP packet on) end on the IPIP fallback device tunl0,
+# key-less GRE on the GRE fallback device gre0.
+TUN_DEVICE = {"ipip": "tunl0", "gue": "tunl0", "gre": "gre0"}
+
+
+def _add_tunnel(tunnels, svc, rs):
+    """A real server's decapsulation needs for one TUN service: its VIP on the tunnel's
+    device, the GUE port opened."""
+    tun_type = rs.get("tun_type") or DEFAULT_TUN_TYPE
+    if svc["address"] and svc["address"] not in tunnels[TUN_DEVICE[tun_type]]:
+        tunnels[TUN_DEVICE[tun_type]].append(svc["address"])
+    if tun_type == "gue" and rs["tun_port"] not in tunnels["gue_ports"]:
+        tunnels["gue_ports"].append(rs["tun_port"])
+
+
 def tun_mss(path_mtu, rs_family, vip_family, tun_type=None, tun_flags=()):
     """The largest TCP MSS whose segments still fit path_mtu once encapsulated by the director."""
     tun_type = tun_type or DEFAULT_TUN_TYPE
@@ -780,6 +818,8 @@ def resolve_service(svc, path, cluster_mode=DEFAULT_MODE):
             for key in ("tun_type", "tun_port", "tun_flags"):
                 if rs.get(key) is not None:
                     raise ClusterModelError("%s.%s" % (rpath, key), "applies to tun services only, not %s" % mode)
+        else:
+            _check_tunnel(rs, rpath)
         key = (rs["address"], rs.get("port", svc.get("port")))
         if key in seen:
             raise ClusterModelError(rpath, "duplicate real server %s port %s (also realservers[%d])"
@@ -983,13 +1023,15 @@ def cluster_model(lvs_cluster, directors=None, path="lvs_cluster"):
                 continue
             entry = realservers.setdefault(rs["host"], {
                 "services": [], "vips": {"dr": [], "tun": [], "nat": [], "dr_tun": []}, "addresses": [],
-                "tun_mss": []})
+                "tun_mss": [], "tunnels": {"tunl0": [], "gre0": [], "gue_ports": []}})
             entry["services"].append(_realserver_service(svc, rs))
             if svc["address"] and svc["address"] not in entry["vips"][svc["mode"]]:
                 entry["vips"][svc["mode"]].append(svc["address"])
             # DR and TUN VIPs in service order: the ones a real server carries without answering ARP
             if svc["mode"] in ("dr", "tun") and svc["address"] and svc["address"] not in entry["vips"]["dr_tun"]:
                 entry["vips"]["dr_tun"].append(svc["address"])
+            if svc["mode"] == "tun":
+                _add_tunnel(entry["tunnels"], svc, rs)
             if svc["mode"] == "tun" and svc["address"] and svc["protocol"] == "tcp" and cluster["tun"]["clamp_mss"]:
                 _add_tun_mss(entry["tun_mss"], svc, rs, cluster["tun"])
             if rs["address"] not in entry["addresses"]:
@@ -1084,9 +1126,11 @@ def ipvs_services(model):
         entry["destinations"] = []
         for rs in svc["realservers"]:
             dest = {"address": rs["address"], "forward": rs["forward"], "weight": rs["weight"]}
-            for key in ("port", "upper_threshold", "lower_threshold", "tun_type", "tun_port", "tun_flags"):
+            for key in ("port", "upper_threshold", "lower_threshold", "tun_type", "tun_port"):
                 if rs.get(key) is not None:
                     dest[key] = rs[key]
+            if _tun_flags(rs):
+                dest["tun_flags"] = _tun_flags(rs)[0]  # one flag (checked): ipvs_table takes it as a word
             entry["destinations"].append(dest)
         out.append(entry)
     return out

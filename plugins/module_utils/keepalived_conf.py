@@ -409,6 +409,15 @@ def _virtual_server(lines, vs, given, path, digests):
         lines.append("")
         lines.append("    real_server %s%s {" % (rs["address"], "" if port is None else " %d" % port))
         lines.append("        weight %d" % rs["weight"])
+        if rs.get("tun_type"):
+            # the real server's tunnel (the model checked the combination); keepalived otherwise adds it as ipip
+            words = ["TUN", "type", _value(rpath + ".tun_type", rs["tun_type"])]
+            if rs.get("tun_port") is not None:
+                words += ["port", _value(rpath + ".tun_port", rs["tun_port"])]
+            flags = rs.get("tun_flags") or []
+            for f, flag in enumerate([flags] if isinstance(flags, str) else flags):
+                words.append(_value("%s.tun_flags[%d]" % (rpath, f), flag))
+            lines.append("        lvs_method " + " ".join(words))
         if rs["inhibit_on_failure"]:
             lines.append("        inhibit_on_failure")
         _quoted(lines, rpath + ".notify_up", "notify_up", rs.get("notify_up"), "        ")

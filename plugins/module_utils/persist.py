@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: lvs.cluster developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Boot persistence shared by the host modules (arp_sysctl, policy_route,
+"""Boot persistence shared by the host modules (arp_sysctl, gue_port, policy_route,
 source_advmss, vip_address) and ipvs_global (IPVS timeouts, which neither
 ipvsadm-save nor keepalived restores).
 
@@ -31,7 +31,7 @@ INIT_PATH = "/etc/init.d/lvs-cluster-net"
 UNIT_PATH = "/etc/systemd/system/lvs-cluster-net.service"
 UNIT_WANTS = "/etc/systemd/system/multi-user.target.wants/lvs-cluster-net.service"
 SERVICE = "lvs-cluster-net"
-KINDS = ("vip", "sysctl", "policy_route", "source_advmss", "ipvs")
+KINDS = ("vip", "gue_port", "sysctl", "policy_route", "source_advmss", "ipvs")
 
 
 def _boot_script():

@@ -436,6 +436,7 @@ def vip_steps(module, ipr, req, dtype, pl, link):
     """The kernel steps of a vip_address plan (host.vip.plan), each with its undo.
     link: {"idx": index or None}, updated when the device is created."""
     from ansible_collections.lvs.cluster.plugins.module_utils.steps import Step, StepError
+    from ansible_collections.lvs.cluster.plugins.module_utils.host import vip as vipmodel
     dev = req["interface"]
     out = []
 
@@ -443,13 +444,15 @@ def vip_steps(module, ipr, req, dtype, pl, link):
         return link["idx"]
 
     if pl["create"]:
-        if dtype == "ipip":
-            def load_ipip():
-                rc, _o, err = module.run_command(["modprobe", "ipip"])
+        if dtype in vipmodel.TUNNEL_MODULE:
+            kmod = vipmodel.TUNNEL_MODULE[dtype]
+
+            def load_tunnel():
+                rc, _o, err = module.run_command(["modprobe", kmod])
                 link["idx"] = link_index(ipr, dev)
                 if link["idx"] is None:
-                    raise StepError("tunl0 did not appear after modprobe ipip: %s" % err.strip())
-            out.append(Step("modprobe ipip (creates tunl0)", load_ipip, lambda: None))
+                    raise StepError("%s did not appear after modprobe %s: %s" % (dev, kmod, err.strip()))
+            out.append(Step("modprobe %s (creates %s)" % (kmod, dev), load_tunnel, lambda: None))
         elif dtype == "dummy":
             def create():
                 module.run_command(["modprobe", "dummy"])

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: vip_address
-short_description: Put LVS VIPs on a real server's lo, dummy or tunl0 device, persistently
+short_description: Put LVS VIPs on a real server's lo, dummy, tunl0 or gre0 device, persistently
 version_added: "0.1.0"
 description:
   - Adds (or removes) virtual IP addresses on a non-ARPing device of an LVS real server, the way
@@ -16,9 +16,12 @@ description:
   - "O(interface_type=loopback): C(lo) (DR). O(interface_type=dummy): a dummy device, created when
     missing (DR, keeps VIPs apart from C(lo)). O(interface_type=ipip): C(tunl0), after loading the
     C(ipip) kernel module (TUN); pair it with M(lvs.cluster.arp_sysctl) and O(lvs.cluster.arp_sysctl#module:rp_filter=0)
-    on C(tunl0) and C(all). O(interface_type=auto) picks by name: C(lo), C(tunl0), an existing
-    device as it is (or the type this module created it with); it never creates a device, so a
-    misspelt name fails."
+    on C(tunl0) and C(all); with C(tun_type: gue) the GUE port too (M(lvs.cluster.gue_port)), whose
+    inner IPIP packets arrive on C(tunl0). O(interface_type=gre): C(gre0), after loading the C(ip_gre)
+    kernel module (TUN with C(tun_type: gre): C(gre0) takes key-less GRE to any local address off the
+    tunnel); the same C(rp_filter=0) on C(gre0) and C(all). O(interface_type=auto) picks by name: C(lo),
+    C(tunl0), C(gre0), an existing device as it is (or the type this module created it with); it never
+    creates a device, so a misspelt name fails."
   - Do not forget the ARP side (M(lvs.cluster.arp_sysctl)); without it a DR real server answers ARP
     for the VIP and steals the director's traffic.
   - The kernel is changed through netlink (pyroute2), in the network namespace the module runs in.
@@ -48,7 +51,7 @@ options:
   interface_type:
     description: How the device is obtained (see the description).
     type: str
-    choices: [auto, loopback, dummy, ipip, existing]
+    choices: [auto, loopback, dummy, ipip, gre, existing]
     default: auto
   host_route:
     description:
@@ -73,7 +76,7 @@ notes:
   - Addresses not listed are left alone (unless O(exclusive)); several tasks may add VIPs to one device.
   - "Refused: loopback, unspecified, multicast addresses; a prefix other than /32 or /128 on C(lo)
     (the host would treat the whole network as local); the same address twice; a device that does
-    not exist unless O(interface_type=dummy) (or C(tunl0)) asks for it to be created."
+    not exist unless O(interface_type=dummy) (or C(tunl0), C(gre0)) asks for it to be created."
   - "All or nothing: when the kernel refuses a step, the steps done are undone and the task fails
     listing them. Holds the host lock C(/run/lvs-cluster/host.lock)."
 seealso:
@@ -90,6 +93,11 @@ EXAMPLES = r'''
   lvs.cluster.vip_address:
     address: [192.0.2.100/32]
     interface: tunl0
+
+- name: TUN real server of a GRE service (tun_type gre), VIP on gre0
+  lvs.cluster.vip_address:
+    address: [192.0.2.100]
+    interface: gre0
 
 - name: TUN, relaxed reverse-path filter and no ARP for the VIP
   lvs.cluster.arp_sysctl:

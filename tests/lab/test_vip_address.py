@@ -19,6 +19,8 @@ def clean(lab):
     yield before
     lab.module(HOST, "vip_address", address=["192.0.2.100", "192.0.2.101"], state="absent")
     lab.module(HOST, "vip_address", address=["192.0.2.102"], interface="tunl0", state="absent")
+    lab.module(HOST, "vip_address", address=["192.0.2.104"], interface="gre0", state="absent")
+    lab.module(HOST, "gue_port", port=[6080, 6081], state="absent")
     lab.module(HOST, "vip_address", address=["192.0.2.103"], interface="lvs0", state="absent")
     lab.module(HOST, "arp_sysctl", state="absent")
     assert lo(lab) == before
@@ -92,3 +94,37 @@ def test_dummy_device_with_host_route(lab, clean):
                       host_route=True, state="absent")
     assert gone["changed"] is True
     assert lab.run(HOST, "ip link show lvs0", check=False).returncode != 0
+
+
+def fou_ports(lab):
+    """`ip fou show` (iproute2, an independent reader); empty while the fou module is not loaded."""
+    return lab.run(HOST, "ip fou show", check=False).stdout
+
+
+def test_gre_vip_on_gre0_and_gue_port_survive_reboot(lab, clean):
+    # GUE: check mode opens nothing; then open, again (no change), reboot, close
+    res = lab.module(HOST, "gue_port", check=True, port=[6080])
+    assert res["changed"] is True and res["added"] == [6080], res
+    assert "port 6080" not in fou_ports(lab) and not exists(lab, "/etc/lvs-cluster")
+    res = lab.module(HOST, "gue_port", port=[6080, "6081"])
+    assert res["changed"] is True and res["added"] == [6080, 6081] and res["diff"]["after"] == "6080\n6081\n", res
+    assert "port 6080 gue" in fou_ports(lab) and "port 6081 gue" in fou_ports(lab)
+    assert lab.module(HOST, "gue_port", port=[6081, 6080])["changed"] is False
+    bad = lab.module(HOST, "gue_port", port=[6082, 70000])
+    assert bad.get("failed") is True and bad["msg"].startswith("port[1]:"), bad
+    # GRE: the VIP on gre0 (modprobe ip_gre), up
+    res = lab.module(HOST, "vip_address", address=["192.0.2.104"], interface="gre0", interface_type="gre")
+    assert res["changed"] is True and res["interface_type"] == "gre" and not res.get("failed"), res
+    assert lab.module(HOST, "vip_address", address=["192.0.2.104"], interface="gre0")["changed"] is False
+    bad = lab.module(HOST, "vip_address", address=["192.0.2.104"], interface="tunl0", interface_type="gre")
+    assert bad.get("failed") is True and bad["msg"].startswith("interface_type: gre means the fallback device gre0")
+    lab.lab("reboot", HOST)
+    assert "inet 192.0.2.104/32" in lab.out(HOST, "ip -o addr show dev gre0")
+    assert ",UP" in lab.out(HOST, "ip -o link show dev gre0")
+    assert "port 6080 gue" in fou_ports(lab) and "port 6081 gue" in fou_ports(lab)
+    # exclusive closes the managed port the task no longer lists
+    res = lab.module(HOST, "gue_port", port=[6080], exclusive=True)
+    assert res["changed"] is True and res["removed"] == [6081], res
+    assert "port 6081" not in fou_ports(lab) and "port 6080 gue" in fou_ports(lab)
+    gone = lab.module(HOST, "gue_port", port=[6080], state="absent")
+    assert gone["changed"] is True and gone["removed"] == [6080] and "port 6080" not in fou_ports(lab)

@@ -30,6 +30,7 @@ def req(**kw):
     (dict(interface="eth0", interface_type="loopback"), "interface_type", "lo"),
     (dict(interface="lo", interface_type="dummy"), "interface_type", "loopback device"),
     (dict(interface="eth0", interface_type="ipip"), "interface_type", "tunl0"),
+    (dict(interface="tunl0", interface_type="gre"), "interface_type", "gre0"),
     (dict(exclusive=True, state="absent"), "exclusive", "present"),
 ])
 def test_vip_validation_names_the_field(kw, field, words):
@@ -50,6 +51,8 @@ def test_resolve_type_never_creates_by_accident():
     assert vip.resolve_type(req(interface="eht0", interface_type="dummy"), False, {}) == "dummy"
     assert vip.resolve_type(req(interface="lvs0"), False, {"type": "dummy"}) == "dummy"
     assert vip.resolve_type(req(interface="tunl0"), False, {}) == "ipip"
+    assert vip.resolve_type(req(interface="gre0"), False, {}) == "gre"
+    assert vip.plan(req(interface="gre0"), "gre", False, [], {})["create"]  # modprobe ip_gre makes it
     assert vip.resolve_type(req(interface="eth0"), True, {}) == "existing"
     assert vip.resolve_type(req(interface="gone0", state="absent"), False, {}) == "existing"
 

@@ -32,6 +32,7 @@ PLAY = """\
                'vips': lvs_director_vips, 'keepalived': lvs_director_keepalived | bool,
                'services': lvs_director_services, 'dr_vips': realserver_linux_dr_vips,
                'tun_vips': realserver_linux_tun_vips, 'tun_mss': realserver_linux_tun_mss,
+               'tun_gre_vips': realserver_linux_tun_gre_vips, 'tun_gue_ports': realserver_linux_tun_gue_ports,
                'nat_source': realserver_linux_nat_source,
                'timeouts': lvs_director_timeouts, 'conn_tab_bits': lvs_director_conn_tab_bits}} | to_json }}}}
 """
@@ -115,9 +116,15 @@ def test_tun_mss_from_the_model(mixed, tmp_path):
     assert mixed["rs1"]["tun_mss"] == [] and mixed["rs2"]["tun_mss"] == []  # no TUN service
     cluster = dict(MIXED, tun={"path_mtu": 1400})
     cluster["services"] = [dict(MIXED["services"][0], mode="tun",
-                                realservers=[{"host": "rs1", "address": "192.0.2.21", "tun_type": "gue"}])]
+                                realservers=[{"host": "rs1", "address": "192.0.2.21", "tun_type": "gue",
+                                              "tun_port": 6080}]),
+                           dict(MIXED["services"][0], mode="tun", port=81, vip="192.0.2.101",
+                                realservers=[{"host": "rs1", "address": "192.0.2.21", "tun_type": "gre"}])]
     p, out = run(str(tmp_path), cluster)
     assert p.returncode == 0, p.stdout[-3000:]
     # 1400 - 20 outer IPv4 - 12 UDP+GUE - 40 inner IPv4 and TCP
-    assert out["rs1"]["tun_vips"] == ["192.0.2.100"] and out["rs1"]["tun_mss"] == [{"address": "192.0.2.100", "mss": 1328}]
-    assert out["rs2"]["tun_mss"] == []  # not a real server of the service
+    assert out["rs1"]["tun_mss"] == [{"address": "192.0.2.100", "mss": 1328}, {"address": "192.0.2.101", "mss": 1336}]
+    # GUE: the VIP on tunl0 and the port opened; GRE: the VIP on gre0
+    assert out["rs1"]["tun_vips"] == ["192.0.2.100"] and out["rs1"]["tun_gue_ports"] == [6080]
+    assert out["rs1"]["tun_gre_vips"] == ["192.0.2.101"]
+    assert out["rs2"]["tun_mss"] == [] and out["rs2"]["tun_gre_vips"] == []  # not a real server of the services

@@ -1,4 +1,5 @@
-"""LVS-TUN built by lvs.cluster.site: IPIP to the real servers, VIP on tunl0."""
+"""LVS-TUN built by lvs.cluster.site: IPIP (port 80) and GUE (8080, to UDP port 6080) to the real
+servers' tunl0, GRE (8081) to their gre0; the VIP on both devices."""
 
 import os
 import re
@@ -9,6 +10,8 @@ import pytest
 from lvslab_testinfra import host, wait_for
 
 VIP = "192.0.2.100"
+GUE_SERVICE, GUE_PORT, GRE_SERVICE = 8080, 6080, 8081
+REAL_SERVERS = ("rs1", "rs2")
 
 
 def test_directors_tunnel_to_the_real_servers():
@@ -16,6 +19,10 @@ def test_directors_tunnel_to_the_real_servers():
     for name in ("dir1", "dir2"):
         rules = host(name).check_output("ipvsadm -S -n")
         assert "-a -t %s:80 -r 192.0.2.21:80 -i -w 1 --tun-type ipip" % VIP in rules
+        for rip in ("192.0.2.21", "192.0.2.22"):  # keepalived's lvs_method TUN type ... per real server
+            assert "-a -t %s:%d -r %s:%d -i -w 1 --tun-type gue --tun-port %d" \
+                % (VIP, GUE_SERVICE, rip, GUE_SERVICE, GUE_PORT) in rules, rules
+            assert "-a -t %s:%d -r %s:%d -i -w 1 --tun-type gre" % (VIP, GRE_SERVICE, rip, GRE_SERVICE) in rules
 
 
 def test_real_servers_decapsulate_with_the_vip_on_tunl0():
@@ -24,6 +31,40 @@ def test_real_servers_decapsulate_with_the_vip_on_tunl0():
         assert VIP + "/32" in rs.check_output("ip -o -4 addr show dev tunl0")
         assert rs.check_output("sysctl -n net.ipv4.conf.tunl0.rp_filter") == "0"
         assert rs.check_output("sysctl -n net.ipv4.conf.all.arp_ignore") == "1"
+
+
+def test_real_servers_open_the_gue_port_and_carry_the_vip_on_gre0():
+    for name in REAL_SERVERS:
+        rs = host(name)
+        assert "port %d gue" % GUE_PORT in rs.check_output("ip fou show")
+        gre0 = rs.check_output("ip -o -4 addr show dev gre0")
+        assert VIP + "/32" in gre0
+        assert ",UP" in rs.check_output("ip -o link show dev gre0")
+        assert rs.check_output("sysctl -n net.ipv4.conf.gre0.rp_filter") == "0"
+        assert rs.check_output("sysctl -n net.ipv4.conf.gre0.arp_ignore") == "1"
+
+
+def rx_packets(rs, device):
+    return int(rs.check_output("cat /sys/class/net/%s/statistics/rx_packets" % device))
+
+
+def udp_in_datagrams(rs):
+    """Udp InDatagrams of /proc/net/snmp: the kernel counts each GUE packet its fou socket took."""
+    lines = [line.split() for line in rs.check_output("cat /proc/net/snmp").splitlines() if line.startswith("Udp:")]
+    return int(lines[1][lines[0].index("InDatagrams")])
+
+
+@pytest.mark.parametrize("port,device", [(GUE_SERVICE, "tunl0"), (GRE_SERVICE, "gre0")], ids=["gue", "gre"])
+def test_client_reaches_both_real_servers_through_gue_and_gre(port, device):
+    before = dict((n, (rx_packets(host(n), device), udp_in_datagrams(host(n)))) for n in REAL_SERVERS)
+    client = host("client")
+    answers = [client.check_output("curl -s --max-time 5 http://%s:%d/" % (VIP, port)) for _ in range(4)]
+    assert sorted(set(answers)) == ["rs1", "rs2"], answers
+    for name in REAL_SERVERS:
+        rx, udp = rx_packets(host(name), device), udp_in_datagrams(host(name))
+        assert rx > before[name][0], (name, device)  # the device took the packets off the tunnel
+        if port == GUE_SERVICE:
+            assert udp > before[name][1], name  # they came as UDP (GUE) to the fou port
 
 
 def test_client_reaches_both_real_servers_through_the_tunnel():
@@ -36,14 +77,14 @@ def test_client_reaches_both_real_servers_through_the_tunnel():
 
 
 # ---------------------------------------------------------------- MTU (issue 17)
-# The director adds 20 bytes (IPIP) to each of the client's packets. The real servers
-# advertise MSS 1440 on connections to the VIP (lvs_cluster.tun, module source_advmss), so
-# the client's segments fit the 1500-byte path once encapsulated, with no ICMP needed.
+# The director adds 20 bytes (IPIP) to each of the client's packets, 32 with GUE (IP 20, UDP 8,
+# GUE 4), 24 with GRE. The real servers advertise the VIP's smallest MSS, GUE's 1428, on
+# connections to it (lvs_cluster.tun, module source_advmss), so the client's segments fit the
+# 1500-byte path once encapsulated, with no ICMP needed.
 UPLOAD_CGI = os.path.join(os.path.dirname(__file__), "..", "..", "..", "lab", "clients", "upload.cgi")
 UPLOAD_SIZE = 2 * 1024 * 1024
-TABLE, PRIORITY, MSS = 101, 1010, 1440
+TABLE, PRIORITY, MSS = 101, 1010, 1428
 RULE = "from %s lookup %d priority %d" % (VIP, TABLE, PRIORITY)
-REAL_SERVERS = ("rs1", "rs2")
 
 
 def test_real_servers_advertise_an_mss_that_fits_the_tunnel():
@@ -121,3 +162,7 @@ def test_the_advertised_mss_comes_back_after_a_reboot():
     rs2 = host("rs2")
     assert "from %s lookup %d" % (VIP, TABLE) in rs2.check_output("ip -4 rule show")
     assert "advmss %d" % MSS in rs2.check_output("ip -4 route show table %d" % TABLE)
+    # the GUE port and gre0's VIP too (lvs-cluster-net: ip fou add, modprobe ip_gre)
+    assert "port %d gue" % GUE_PORT in rs2.check_output("ip fou show")
+    assert VIP + "/32" in rs2.check_output("ip -o -4 addr show dev gre0")
+    assert ",UP" in rs2.check_output("ip -o link show dev gre0")

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # lvs-cluster-net: replays the state files of the lvs.cluster collection
 # (/etc/lvs-cluster/*.json) with `ip`, `sysctl` and `ipvsadm`. Written by the modules
-# vip_address, arp_sysctl, policy_route, source_advmss and ipvs_global; do not edit.
+# vip_address, gue_port, arp_sysctl, policy_route, source_advmss and ipvs_global; do not edit.
 #   lvs-cluster-net apply   apply every state file (idempotent)
 #   lvs-cluster-net show    print the commands apply would run
 # This file is the program itself: persist.py installs its source as
@@ -19,8 +19,9 @@ import subprocess
 import sys
 
 STATE_DIR = "/etc/lvs-cluster"
-ORDER = {"vip": 0, "sysctl": 1, "policy_route": 2, "source_advmss": 3, "ipvs": 4}
+ORDER = {"vip": 0, "gue_port": 0, "sysctl": 1, "policy_route": 2, "source_advmss": 3, "ipvs": 4}
 SCOPES = {"link": 253, "host": 254}
+TUNNEL_MODULE = {"ipip": "ipip", "gre": "ip_gre"}
 
 
 def proc_sys_path(key):
@@ -101,8 +102,9 @@ def commands(state, read_main=main_routes):
     if kind == "vip":
         dev = state["interface"]
         dtype = state.get("type")
-        if dtype == "ipip":
-            steps.append((["modprobe", "ipip"], True, ("missing", "/sys/class/net/" + dev)))
+        if dtype in ("ipip", "gre"):
+            # the module creates the fallback device (tunl0, gre0) in every network namespace
+            steps.append((["modprobe", TUNNEL_MODULE[dtype]], True, ("missing", "/sys/class/net/" + dev)))
         elif dtype == "dummy":
             steps.append((["modprobe", "dummy"], True, ("missing", "/sys/class/net/" + dev)))
             steps.append((["ip", "link", "add", dev, "type", "dummy"], False,
@@ -115,6 +117,12 @@ def commands(state, read_main=main_routes):
                 steps.append((["ip", fam(a), "route", "replace", net, "dev", dev, "proto", "static",
                                "scope", "link"],
                               False, None))
+    elif kind == "gue_port":
+        # GUE ports (module gue_port): del first, so that apply can run again (add fails on an open port)
+        steps.append((["modprobe", "fou"], True, ("missing", "/sys/module/fou")))
+        for port in state.get("ports", []):
+            steps.append((["ip", "fou", "del", "port", str(int(port))], True, None))
+            steps.append((["ip", "fou", "add", "port", str(int(port)), "gue"], False, None))
     elif kind == "sysctl":
         for key, value in sorted(state.get("settings", {}).items()):
             steps.append((["sysctl", "-q", "-w", "%s=%s" % (key, value)], False,

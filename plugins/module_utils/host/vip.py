@@ -12,7 +12,11 @@ __metaclass__ = type
 
 import ipaddress
 
-TYPES = ("auto", "loopback", "dummy", "ipip", "existing")
+TYPES = ("auto", "loopback", "dummy", "ipip", "gre", "existing")
+# The tunnel fallback devices a kernel module creates (in every network namespace):
+# key-less IPIP arrives on tunl0, key-less GRE on gre0.
+FALLBACK_DEVICE = {"ipip": "tunl0", "gre": "gre0"}
+TUNNEL_MODULE = {"ipip": "ipip", "gre": "ip_gre"}
 ARGUMENT_SPEC = dict(
     address=dict(type="list", elements="str", required=True, aliases=["addresses", "vip"]),
     interface=dict(type="str", default="lo"),
@@ -66,8 +70,9 @@ def validate(params):
         raise ValidationError("interface_type: must be one of %s, not %r" % (", ".join(TYPES), itype))
     if itype == "loopback" and dev != "lo":
         raise ValidationError("interface_type: loopback means interface lo, not %r" % dev)
-    if itype == "ipip" and dev != "tunl0":
-        raise ValidationError("interface_type: ipip means the fallback device tunl0, not %r" % dev)
+    if itype in FALLBACK_DEVICE and dev != FALLBACK_DEVICE[itype]:
+        raise ValidationError("interface_type: %s means the fallback device %s, not %r"
+                              % (itype, FALLBACK_DEVICE[itype], dev))
     if dev == "lo" and itype not in ("auto", "loopback"):
         raise ValidationError("interface_type: lo is the loopback device, not %s" % itype)
     addresses = params.get("address")
@@ -96,8 +101,9 @@ def resolve_type(req, exists, old_state):
     if itype == "auto":
         if dev == "lo":
             return "loopback"
-        if dev == "tunl0":
-            return "ipip"
+        for tunnel, fallback in FALLBACK_DEVICE.items():
+            if dev == fallback:
+                return tunnel
         if known:
             return known
         if exists:
