@@ -13,6 +13,10 @@ APT_PACKAGES := user-mode-linux kmod keepalived ipvsadm iproute2 iputils-ping ar
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.lab/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/lab/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# The lab package is lab/ (`python -m lab.X` from here; `lvslab run` puts the checkout on
+# its command's PYTHONPATH, pytest.ini on pytest's). Tools that read the collection's
+# Python code outside pytest (the demo, benchmarks) get .lab/collections too.
+COLLECTION_PYTHONPATH := $(CURDIR)/.lab/collections
 
 .PHONY: setup demo lab docs ee test test-unit test-lab test-labs test-harness test-molecule sanity units bench clean
 
@@ -31,8 +35,9 @@ setup: .lab/setup.done
 	touch $@
 
 # The main job on the built-in lab: a DR cluster from the example inventory.
+demo: export PYTHONPATH := $(COLLECTION_PYTHONPATH)
 demo: setup
-	$(LAB) run -v -t lab/topologies/dr.yml -- python lab/demo.py
+	$(LAB) run -v -t lab/topologies/dr.yml -- python -m lab.demo
 
 # One command inside the lab kernel, with the topology up: make lab CMD='lvslab exec dir1 -- ipvsadm -Ln'
 lab: setup
@@ -46,7 +51,7 @@ lab: setup
 # are kept and printed (fail-over timing on a shared one-CPU lab kernel).
 LAB_RERUNS ?= 1
 test: setup
-	$(PY) lab/lanes.py --weights $(LAB_WEIGHTS) --reruns $(LAB_RERUNS) \
+	$(PY) -m lab.lanes --weights $(LAB_WEIGHTS) --reruns $(LAB_RERUNS) \
 	  --side 'checks!: $(MAKE) --no-print-directory sanity units lint test-unit' $(LAB_JOBS)
 
 # Every lab part of the suite (harness, lab tests, systemd hosts, each Molecule
@@ -60,7 +65,7 @@ LAB_JOBS = \
 	  'systemd: -t lab/topologies/dr-systemd.yml -- python -m pytest -q -p no:cacheprovider --color=no --durations=10 tests/systemd' \
 	  $(foreach s,$(SCENARIOS),'$(s): -- molecule test -s $(s)')
 test-labs: setup
-	$(PY) lab/lanes.py --weights $(LAB_WEIGHTS) --reruns $(LAB_RERUNS) $(LAB_JOBS)
+	$(PY) -m lab.lanes --weights $(LAB_WEIGHTS) --reruns $(LAB_RERUNS) $(LAB_JOBS)
 
 # The harness itself (boots its own small labs): SIGTERM, boot failure, line
 # stress, a checkout under /tmp, no write outside the output folder.
@@ -113,6 +118,7 @@ BENCH_CLUSTERS ?= dr nat
 BENCH_LARGE ?= keepalived ipvs_table
 # sizes at which the bulk benchmark also times a one-task playbook (Ansible's share)
 BENCH_PLAYBOOK ?= 1000
+bench: export PYTHONPATH := $(COLLECTION_PYTHONPATH)
 bench: setup
 	@rc=0; $(LAB) run -v -t lab/topologies/dr.yml -- python tests/bench/lab_speed.py || rc=1; \
 	$(LAB) run -v --timeout 3000 -t lab/topologies/dr.yml -- env BENCH_PLAYBOOK=$(BENCH_PLAYBOOK) python tests/bench/bulk_table.py || rc=1; \

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make demo`: what a user came for, on the built-in lab (run under `lvslab run -t lab/topologies/dr.yml`).
 
 1. lvs.cluster.site builds the LVS-DR cluster of inventories/lab-dr (two
@@ -14,28 +13,30 @@ import subprocess
 import sys
 import time
 
-LAB = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(LAB)
-sys.path.insert(0, LAB)
-import lvslab_client  # noqa: E402
-import lvslab_failover as fo  # noqa: E402
+from lab import client
+from lab import failover as fo
+from lab.core import REPO
 
 
 def say(msg):
+    """A step's heading."""
     print("\n== %s" % msg, flush=True)
 
 
 def playbook(name, *extra):
+    """Run playbooks/NAME on the lab hosts (the lab's inventory and inventories/lab-dr)."""
     argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i", os.path.join(REPO, "inventories", "lab-dr"),
             os.path.join(REPO, "playbooks", name)] + list(extra)
     return subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
 
 
 def out(host, cmd):
-    return lvslab_client.run(["/bin/sh", "-c", cmd], host=host)[1].decode()
+    """The stdout of a shell command in a lab host."""
+    return client.run(["/bin/sh", "-c", cmd], host=host)[1].decode()
 
 
 def main():
+    """The demo's four steps; 0 when all went well."""
     t0 = time.time()
     say("lvs.cluster.site: the DR cluster of inventories/lab-dr on 5 lab hosts")
     res = playbook("site.yml")
@@ -45,7 +46,7 @@ def main():
         print(res.stdout[-4000:], res.stderr[-2000:])
         return 1
     print("(%.0f s)" % (time.time() - t0))
-    cluster = fo.DR
+    cluster = fo.cluster("dr")
     fo.wait_steady(cluster, timeout=60)
     say("IPVS table on dir1 (keepalived master, holds the VIP %s)" % cluster.service[0])
     print(out("dir1", "ipvsadm -Ln").rstrip())

@@ -5,7 +5,7 @@ it fully (more would only queue). Each lane runs its jobs in order, each job in
 its own `lvslab run` with the lane's own output folder (.lab/lane-N), so two
 labs never share a socket, an inventory or an Ansible home.
 
-    lab/lanes.py 'lab: -t lab/topologies/dr.yml -- pytest tests/lab' 'dr: -- molecule test -s dr' ...
+    python -m lab.lanes 'lab: -t lab/topologies/dr.yml -- pytest tests/lab' 'dr: -- molecule test -s dr' ...
 
 Each job is NAME: LVSLAB-RUN-ARGUMENTS (shell words), or NAME!: COMMAND for a
 job that boots its own labs (tests/harness) with the lane's folder as

@@ -1,4 +1,4 @@
-"""Client request loop of the fail-over tests (lab/lvslab_failover.py: the
+"""Client request loop of the fail-over tests (lab/failover/clients.py: the
 `failover` Molecule scenario and `make bench`).
 
 Runs as ONE process inside the lab's client host (started through nsenter with

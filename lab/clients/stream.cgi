@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """CGI of the real servers' test web: a long-lived response, one line every 0.2 s.
 
-Installed by lab/lvslab_failover.py as /cgi-bin/stream; the client's
+Installed by lab/failover/clients.py as /cgi-bin/stream; the client's
 connections to it must survive a director fail-over when IPVS syncs them.
 QUERY_STRING: how many lines (default 1500, i.e. 5 minutes).
 """

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reach a lab host from the machine through the lab broker (lab/lvslab_broker.py).
+"""Reach a lab host from the machine through the lab broker (lab/broker.py).
 
 The Ansible controller runs on the machine, only the managed hosts live in the
 lab kernel. Each command is one request to the broker, which carries it over the
@@ -39,20 +39,20 @@ options:
 import os
 import re
 import shlex
-import sys
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import lvslab_client  # noqa: E402  (lab/, next to this folder)
+# The lab package: the checkout is on PYTHONPATH under `lvslab run` (lab.machine.command_env),
+# the only place a lab host can be reached from.
+from lab import client as lvslab_client
 
 display = Display()
 
 # How a pipelined module payload is started (ActionBase with pipelining): such
-# a payload goes to the host's resident Python (lab/lvslab_zygote.py) instead of
+# a payload goes to the host's resident Python (lab/zygote.py) instead of
 # a new interpreter, unless LVSLAB_RESIDENT_PYTHON=0.
 PIPELINED_PYTHON = re.compile(r"^/bin/sh -c '(/usr/bin/python3(?:\.\d+)?) && sleep 0'$")
 

@@ -26,7 +26,7 @@ and ansible.module_utils.basic. After every step `ipvsadm -S -n` must print
 exactly the expected rules, for both tools, or the run fails.
 
 Beside the wall time, each step's CPU seconds of the whole lab kernel are read on
-the machine (lvslab.kernel_cpu_seconds): wall time grows when another lab shares
+the machine (lab.machine.kernel_cpu_seconds): wall time grows when another lab shares
 the machine's cores, the lab kernel's CPU time much less, so growth from one N
 to the next is printed for both, for each tool.
 
@@ -61,10 +61,9 @@ import sys
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "lab"))
-import lvslab  # noqa: E402
+from lab import cli, hosts, machine  # noqa: E402  (lvslab run: PYTHONPATH)
 
-sys.path.insert(0, os.path.join(REPO, ".lab", "collections"))
+# (make bench: .lab/collections on PYTHONPATH)
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model  # noqa: E402
 
 HOST = os.environ.get("BENCH_HOST", "dir1")
@@ -100,7 +99,7 @@ def rules_text(svcs):
 
 
 def run(host, cmd, input=None, timeout=1800):
-    argv = lvslab.exec_argv(host, ["/bin/sh", "-c", cmd])
+    argv = hosts.exec_argv(host, ["/bin/sh", "-c", cmd])
     p = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout, check=False)
     if p.returncode != 0:
         raise RuntimeError("%s: %r exited %d: %s%s" % (host, cmd, p.returncode, p.stdout, p.stderr))
@@ -119,17 +118,17 @@ def setup_ipvs():
 
 def measured(cmd):
     """(wall seconds in the director's shell, CPU seconds of the lab kernel) of cmd."""
-    cpu0 = lvslab.kernel_cpu_seconds()
+    cpu0 = machine.kernel_cpu_seconds()
     wall = timed(cmd)
-    cpu1 = lvslab.kernel_cpu_seconds()
+    cpu1 = machine.kernel_cpu_seconds()
     return wall, (cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None)
 
 
 def idle_cpu_share():
     """The lab kernel's CPU seconds per second while nothing runs in it (the estimator)."""
-    cpu0 = lvslab.kernel_cpu_seconds()
+    cpu0 = machine.kernel_cpu_seconds()
     time.sleep(IDLE_S)
-    cpu1 = lvslab.kernel_cpu_seconds()
+    cpu1 = machine.kernel_cpu_seconds()
     return None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / IDLE_S
 
 
@@ -200,7 +199,7 @@ def one_size(n, rs, reps):
         for tool in order:
             if FRESH:
                 # A new network namespace: an IPVS with an empty real-server trash.
-                assert lvslab.main(["reboot", HOST]) == 0, "lvslab reboot %s failed" % HOST
+                assert cli.main(["reboot", HOST]) == 0, "lvslab reboot %s failed" % HOST
                 setup_ipvs()
             run(HOST, "ipvsadm -C")
             if tool == "restore":
@@ -299,7 +298,7 @@ def main():
     rs = int(os.environ.get("BENCH_RS", "10"))
     reps = int(os.environ.get("BENCH_REPS", "3"))
     playbook_sizes = [int(x) for x in os.environ.get("BENCH_PLAYBOOK", "").split(",") if x]
-    assert lvslab.load_state(), "run under lvslab run with a topology up"
+    assert hosts.load_state(), "run under lvslab run with a topology up"
     setup_ipvs()
     run(HOST, "ipvsadm -C")
     if WARM_UP:

@@ -9,11 +9,8 @@ ipvsadm-restore as for the module. Times N=5000 x 10 on a fresh kernel, then aga
 (wall seconds in the director, CPU seconds of the lab kernel).
 """
 import json
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bulk_table as b  # noqa: E402
+import bulk_table as b  # next to this script
 
 b.run(b.HOST, "modprobe ip_vs; ipvsadm -C")
 n = 5000

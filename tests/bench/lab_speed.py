@@ -21,9 +21,8 @@ import sys
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "lab"))
-import lvslab  # noqa: E402
-import lvslab_client  # noqa: E402
+from lab import client as lvslab_client  # noqa: E402  (lvslab run: PYTHONPATH)
+from lab import machine  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 PLAY = os.path.join(REPO, "tests", "bench", "playbooks", "ten_tasks.yml")
@@ -84,12 +83,12 @@ def in_dir1(argv):
 
 def placement(inv):
     """Pinned to one CPU against free on every CPU, interleaved in this lab."""
-    pids = lvslab.lab_kernel_pids()
+    pids = machine.lab_kernel_pids()
     if not pids:
         print("\nplacement: the lab kernel's processes are not visible here; not measured")
         return None
     booted = os.sched_getaffinity(pids[0])
-    one = booted if len(booted) == 1 else {lvslab.choose_cpu("auto")}
+    one = booted if len(booted) == 1 else {machine.choose_cpu("auto")}
     every = os.sched_getaffinity(0)
     costs = os.path.join(REPO, "tests", "bench", "guest_costs.py")
     start = "t0=$(date +%s%N); /usr/bin/python3 -c pass; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 ))"
@@ -98,7 +97,7 @@ def placement(inv):
     results = dict((name, {"one CPU": [], "every CPU": []}) for name in rows)
     for rnd in range(ROUNDS):
         for where in (("one CPU", "every CPU") if rnd % 2 == 0 else ("every CPU", "one CPU")):
-            lvslab.pin_lab_kernel(one if where == "one CPU" else every)
+            machine.pin_lab_kernel(one if where == "one CPU" else every)
             c = json.loads(in_dir1(["/usr/bin/python3", costs]))
             results["system call (us)"][where].append(c["syscall_us"])
             results["page fault (us)"][where].append(c["fault_us"])
@@ -107,7 +106,7 @@ def placement(inv):
                 statistics.median(int(in_dir1(["/bin/sh", "-c", start])) / 1e6 for _ in range(3)))
             results["ansible dir1 -m ping (s)"][where].append(
                 timed(["ansible", "-i", inv, "dir1", "-m", "ping"], dict(os.environ)))
-    lvslab.pin_lab_kernel(booted)
+    machine.pin_lab_kernel(booted)
     print("\n| lab kernel on | one CPU (the default) | every CPU | every / one |")
     print("|---|---|---|---|")
     for name in rows:

@@ -24,7 +24,7 @@ keepalived path (two directors, VRRP instance VI_WEB with both VIPs, advert_int 
   2. The keepalived role alone on dir1 with BENCH_RELOAD_SERVICES (2,000) services written
      (keepalived_manage_service=false: rendered and validated, not reloaded), then under the
      client loop (a GET through the VIP every 50 ms, 0.2 s timeout) and the VIP sampler (every
-     50 ms, lab/lvslab_probe.py): `service keepalived reload` on the master dir1. Measured: until
+     50 ms, lab/probe.py): `service keepalived reload` on the master dir1. Measured: until
      its IPVS table holds every service and real server, until keepalived's processes are idle
      (CPU time still for 2 s), their CPU seconds, the VIP holders, failed requests.
   3. The same 2,000-service file with one weight changed (the last real server), reloaded the
@@ -42,10 +42,9 @@ import sys
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "lab"))
-import lvslab  # noqa: E402
-import lvslab_failover as lf  # noqa: E402
-from lvslab_failover import log, run  # noqa: E402
+from lab import failover as lf  # noqa: E402  (lvslab run: PYTHONPATH)
+from lab.failover import log, run  # noqa: E402
+from lab.hosts import exec_argv  # noqa: E402
 
 OUT = os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab"))
 SITE = os.path.join(REPO, "playbooks", "site.yml")
@@ -195,7 +194,7 @@ with open("/run/bench-syslog", "ab", buffering=0) as f:
 def catch_syslog(host):
     cmd = ("cat > /run/bench-syslog.py && (nohup /usr/bin/python3 /run/bench-syslog.py "
            ">/dev/null 2>&1 </dev/null &) && sleep 1 && test -S /dev/log")
-    p = subprocess.run(lvslab.exec_argv(host, ["/bin/sh", "-c", cmd]), input=SYSLOG_CATCHER, text=True,
+    p = subprocess.run(exec_argv(host, ["/bin/sh", "-c", cmd]), input=SYSLOG_CATCHER, text=True,
                        capture_output=True, timeout=120, check=False)
     if p.returncode != 0:
         raise RuntimeError("%s: no /dev/log listener: %s" % (host, p.stderr))

@@ -6,7 +6,7 @@
 
 1. Builds the cluster as lab/demo.py does (playbooks/site.yml with
    inventories/lab-<cluster>).
-2. For each VRRP setting and each fault, lab/lvslab_failover.py runs the
+2. For each VRRP setting and each fault, lab/failover/ runs the
    client request loop, injects the fault, restores the cluster and reports:
    client-visible outage (first failed request after the fault to the first
    successful one after it), VIP move time (fault until every VIP is on the
@@ -43,9 +43,8 @@ import sys
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "lab"))
-import lvslab_failover as lf  # noqa: E402
-from lvslab_failover import log, run  # noqa: E402
+from lab import failover as lf  # noqa: E402  (lvslab run: PYTHONPATH)
+from lab.failover import log, run  # noqa: E402
 
 OUT = os.environ.get("LVSLAB_OUT", os.path.join(REPO, ".lab"))
 
@@ -138,8 +137,12 @@ def measure(cluster, fault, setting):
 # ---------------------------------------------------------------- ipvs_table bulk
 
 def ipvs_bulk():
-    sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
-    from conftest import ModuleRunner  # the runner of tests/lab (one python in the host)
+    import importlib.util
+    # the runner of tests/lab (one python in the host)
+    spec = importlib.util.spec_from_file_location("lab_conftest", os.path.join(REPO, "tests", "lab", "conftest.py"))
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    ModuleRunner = conftest.ModuleRunner
     host = "client"  # a namespace without keepalived: nothing else touches its IPVS table
     run(host, "modprobe ip_vs; ipvsadm -C")
     runner = ModuleRunner(host)
@@ -210,7 +213,7 @@ def table(cluster, results):
 
 
 def main():
-    cluster = lf.CLUSTERS[sys.argv[1] if len(sys.argv) > 1 else "dr"]
+    cluster = lf.cluster(sys.argv[1] if len(sys.argv) > 1 else "dr")
     settings = os.environ.get("BENCH_SETTINGS", DEFAULT_SETTINGS).split(",")
     faults = os.environ.get("BENCH_FAULTS", DEFAULT_FAULTS).split(",")
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cluster": cluster.name, "vips": cluster.vips,

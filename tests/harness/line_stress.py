@@ -11,8 +11,8 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lab"))
-import lvslab_client  # noqa: E402
+# (run under `lvslab run`: the lab package comes from the PYTHONPATH it sets)
+from lab import client as lvslab_client
 
 
 def session(i, up, down, errors):

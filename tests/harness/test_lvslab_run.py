@@ -14,7 +14,7 @@ import time
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LVSLAB = os.path.join(REPO, "lab", "lvslab.py")
+LVSLAB = os.path.join(REPO, "lab", "bin", "lvslab")
 # One client host is the smallest topology the loader accepts.
 TINY = """segments: {lan: {}}
 hosts:
@@ -49,12 +49,12 @@ def uml_processes(out):
 
 
 def lvslab_run(out, *args, **kw):
-    return subprocess.run([sys.executable, LVSLAB, "run", "--out", out] + list(args),
+    return subprocess.run([LVSLAB, "run", "--out", out] + list(args),
                           capture_output=True, text=True, timeout=kw.pop("timeout", 120), check=False, **kw)
 
 
 def test_sigterm_stops_the_command_and_the_lab_kernel(out):
-    p = subprocess.Popen([sys.executable, LVSLAB, "run", "--out", out, "--", "sleep", "600"],
+    p = subprocess.Popen([LVSLAB, "run", "--out", out, "--", "sleep", "600"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     while not os.path.exists(os.path.join(out, "lab.sock")) and time.time() < deadline:
@@ -97,13 +97,14 @@ def test_a_checkout_under_tmp_is_seen_by_the_lab_kernel_and_its_hosts(out):
         topo = os.path.join(clone, "tiny.yml")
         with open(topo, "w") as f:
             f.write(TINY)
-        res = subprocess.run([sys.executable, os.path.join(clone, "lab", "lvslab.py"), "run", "--out", out,
+        # The clone's own lab package (python -m lab from the clone), this venv's Python.
+        res = subprocess.run([sys.executable, "-m", "lab", "run", "--out", out,
                               "-t", topo, "--", "sh", "-c",
-                              "lvslab exec client -- cat %s/tiny.yml && lvslab exec --kernel -- ls %s/lab/lvslab.py"
+                              "lvslab exec client -- cat %s/tiny.yml && lvslab exec --kernel -- ls %s/lab/cli.py"
                               % (clone, clone)],
-                             capture_output=True, text=True, timeout=180, check=False)
+                             cwd=clone, capture_output=True, text=True, timeout=180, check=False)
         assert res.returncode == 0, res.stdout + res.stderr
-        assert "lvs_clients" in res.stdout and "%s/lab/lvslab.py" % clone in res.stdout
+        assert "lvs_clients" in res.stdout and "%s/lab/cli.py" % clone in res.stdout
     finally:
         shutil.rmtree(clone, ignore_errors=True)
 
@@ -158,7 +159,7 @@ def test_a_lab_run_writes_nothing_outside_its_output_folder(out):
     work = ("ansible -i $LVSLAB_INVENTORY all -m ping && ansible-playbook -i $LVSLAB_INVENTORY %s && "
             "python -m pytest -q -p no:cacheprovider --co %s/tests/unit/test_os_family_vars.py" % (play, REPO))
     res = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", WATCH_SCRIPT, "sh",
-                          sys.executable, LVSLAB, "run", "--out", out, "-t", topo, "--", "sh", "-c", work],
+                          LVSLAB, "run", "--out", out, "-t", topo, "--", "sh", "-c", work],
                          capture_output=True, text=True, timeout=240, env=env, check=False)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     written = res.stdout.split("== written outside the output folder:\n", 1)[1].split()
@@ -180,9 +181,9 @@ def _parents(path):
 
 
 # What the command sees of its lab kernel: the distinct CPU sets of the kernel's processes.
-AFFINITY_PROBE = ("import os, sys; sys.path.insert(0, %r); import lvslab; "
-                  "print(sorted(set(tuple(sorted(os.sched_getaffinity(p))) for p in lvslab.lab_kernel_pids())))"
-                  % os.path.join(REPO, "lab"))
+# (the lab package comes from the PYTHONPATH `lvslab run` gives its command)
+AFFINITY_PROBE = ("import os; from lab.machine import lab_kernel_pids; "
+                  "print(sorted(set(tuple(sorted(os.sched_getaffinity(p))) for p in lab_kernel_pids())))")
 
 
 @pytest.mark.parametrize("cpu", ["auto", "none"])
@@ -198,10 +199,9 @@ def test_the_lab_kernel_runs_on_one_cpu_unless_told_not_to(out, cpu):
 
 
 def test_auto_takes_the_cpu_the_fewest_lab_kernels_run_on():
-    sys.path.insert(0, os.path.join(REPO, "lab"))
-    import lvslab
-    assert lvslab.choose_cpu("auto", {0: 1, 1: 0}) == 1
-    assert lvslab.choose_cpu("auto", {0: 0, 1: 0}) == 0
-    assert lvslab.choose_cpu("auto", {0: 2, 1: 1, 2: 1}) == 1
-    assert lvslab.choose_cpu("none") is None
-    assert lvslab.choose_cpu("1") == 1
+    from lab.machine import choose_cpu
+    assert choose_cpu("auto", {0: 1, 1: 0}) == 1
+    assert choose_cpu("auto", {0: 0, 1: 0}) == 0
+    assert choose_cpu("auto", {0: 2, 1: 1, 2: 1}) == 1
+    assert choose_cpu("none") is None
+    assert choose_cpu("1") == 1

@@ -1,14 +1,9 @@
 """The topology loader's address rule, on the machine (no lab kernel): documentation
 ranges and link-local only, IPv4 and IPv6."""
-import os
-import sys
-
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "lab"))
-
-import lvslab  # noqa: E402
+from lab.core import LabError
+from lab.topology import validate_topology
 
 
 def topology(*addresses, gateway=None):
@@ -24,17 +19,17 @@ def topology(*addresses, gateway=None):
     ["2001:db8::10/64"], ["2001:db8:1::10/48", "fe80::10/64"], ["192.0.2.10/24", "2001:db8::10/64"],
 ])
 def test_documentation_and_link_local_addresses_are_accepted(addresses):
-    lvslab.validate_topology(topology(*addresses))
+    validate_topology(topology(*addresses))
 
 
 @pytest.mark.parametrize("address", ["10.0.0.1/24", "192.0.2.10/16", "2001:db9::1/64", "2001:db8::1/16",
                                      "fd00::1/64", "not-an-address"])
 def test_other_addresses_are_refused(address):
-    with pytest.raises(lvslab.LabError, match="outside the documentation ranges"):
-        lvslab.validate_topology(topology(address))
+    with pytest.raises(LabError, match="outside the documentation ranges"):
+        validate_topology(topology(address))
 
 
 def test_gateway_outside_the_ranges_is_refused():
-    lvslab.validate_topology(topology("2001:db8::10/64", gateway="2001:db8::1"))
-    with pytest.raises(lvslab.LabError, match="gateway 2001:db9::1"):
-        lvslab.validate_topology(topology("2001:db8::10/64", gateway="2001:db9::1"))
+    validate_topology(topology("2001:db8::10/64", gateway="2001:db8::1"))
+    with pytest.raises(LabError, match="gateway 2001:db9::1"):
+        validate_topology(topology("2001:db8::10/64", gateway="2001:db9::1"))

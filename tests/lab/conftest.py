@@ -2,7 +2,7 @@
 
     lvslab run -t lab/topologies/dr.yml -- pytest tests/lab
 
-Commands reach lab hosts through the lab broker (lvslab_client), the same way
+Commands reach lab hosts through the lab broker (lab.client), the same way
 Ansible's lvslab connection does; what must be seen from the lab kernel itself
 runs there (lab.kernel).
 """
@@ -10,18 +10,12 @@ import json
 import os
 import site
 import subprocess
-import sys
 
 import pytest
 
-LAB = os.path.join(os.path.dirname(__file__), "..", "..", "lab")
-sys.path.insert(0, os.path.abspath(LAB))
+from lab import cli, client, hosts, testinfra_backend
 
-import lvslab  # noqa: E402
-import lvslab_client  # noqa: E402
-import lvslab_testinfra  # noqa: E402
-
-lvslab_testinfra.register()
+testinfra_backend.register()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,9 +33,9 @@ class ModuleRunner:
 
     def __init__(self, host):
         self.host = host
-        self.pid = lvslab.host_pid(host)
+        self.pid = hosts.host_pid(host)
         paths = [os.path.join(REPO, ".lab", "collections")] + site.getsitepackages()
-        argv = lvslab.exec_argv(host, ["/usr/bin/python3", "-u", RUNNER] + paths)
+        argv = hosts.exec_argv(host, ["/usr/bin/python3", "-u", RUNNER] + paths)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def call(self, module, args, check=False, diff=True):
@@ -67,14 +61,14 @@ class Lab:
     """The running topology, seen from the lab kernel's controller."""
 
     def __init__(self):
-        self.state = lvslab.load_state()
+        self.state = hosts.load_state()
         self.hosts = self.state["topology"]["hosts"]
         self.runners = {}
 
     def module(self, host, module, check=False, diff=True, **args):
         """Execute a collection module on a lab host; returns its result dict."""
         runner = self.runners.get(host)
-        if runner is None or runner.pid != lvslab.host_pid(host) or runner.proc.poll() is not None:
+        if runner is None or runner.pid != hosts.host_pid(host) or runner.proc.poll() is not None:
             runner = self.runners[host] = ModuleRunner(host)
         return runner.call(module, args, check=check, diff=diff)
 
@@ -83,7 +77,7 @@ class Lab:
             runner.close()
 
     def run(self, host, cmd, check=True, input=None, kind="host"):
-        rc, out, err, error = lvslab_client.run(["/bin/sh", "-c", cmd], host=host, input=input, kind=kind)
+        rc, out, err, error = client.run(["/bin/sh", "-c", cmd], host=host, input=input, kind=kind)
         p = subprocess.CompletedProcess(cmd, rc, out.decode("utf-8", "replace"),
                                         err.decode("utf-8", "replace") + ("lvslab: %s\n" % error if error else ""))
         if check and p.returncode != 0:
@@ -100,7 +94,7 @@ class Lab:
 
     def lab(self, *args):
         """Run an lvslab sub-command (forwarded to the lab kernel)."""
-        assert lvslab.main(list(args)) == 0, "lvslab %s failed" % " ".join(args)
+        assert cli.main(list(args)) == 0, "lvslab %s failed" % " ".join(args)
 
     def ipvs_rules(self, host):
         """The host's IPVS table as ipvsadm saves it (an independent reader of the kernel)."""

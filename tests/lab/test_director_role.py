@@ -22,7 +22,7 @@ import time
 
 import pytest
 import yaml
-from lvslab_testinfra import wait_for  # lab/ is on sys.path (conftest.py)
+from lab.testinfra_backend import wait_for
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PLAYBOOK = os.path.join(REPO, "tests", "lab", "playbooks", "director_role.yml")

@@ -25,11 +25,11 @@ def _ipvs_rules(vip, first_port, services, realservers):
 
 
 def test_probe_reads_whole_ipvs_tables_of_two_hosts(lab):
-    """The fail-over probe (lab/lvslab_probe.py: the benchmarks' table counts and weights)
+    """The fail-over probe (lab/probe.py: the benchmarks' table counts and weights)
     reads each host's table as ipvsadm does while both directors have one. Reading
     /proc/net/ip_vs it listed 12 of 99 services of dir1 with 1,999 in dir2: the lab's
     Linux 6.1 skips services in that file when another namespace has some (issue 16)."""
-    import lvslab_failover as lf
+    from lab import failover as lf
     lab.run("dir1", "modprobe ip_vs && ipvsadm -C && ipvsadm-restore", input=_ipvs_rules("192.0.2.100", 10001, 99, 10))
     lab.run("dir2", "modprobe ip_vs && ipvsadm -C && ipvsadm-restore", input=_ipvs_rules("192.0.2.101", 20001, 500, 0))
     try:

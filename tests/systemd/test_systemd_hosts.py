@@ -26,15 +26,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 
 import pytest
 import yaml
 
+from lab import failover as fo
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "lab"))
-import lvslab_failover as fo  # noqa: E402
 
 SITE = os.path.join(REPO, "tests", "systemd", "playbooks", "site.yml")
 INVENTORY = os.path.join(REPO, "inventories", "lab-dr")
@@ -42,7 +41,7 @@ SYSTEMD_HOSTS = ("dir1", "dir2", "rs1", "solo")
 SYSV_HOSTS = ("client", "rs2")
 DIRECTORS = ("dir1", "dir2")
 VIP = "192.0.2.100"
-CLUSTER = fo.DR
+CLUSTER = fo.cluster("dr")
 
 
 class Plays:

@@ -1,11 +1,6 @@
 """Unit tests: pure logic (parsing, rendering, validation), on the machine.
 
 The collection is imported as ansible_collections.lvs.cluster through
-.lab/collections (made by `make setup`).
+.lab/collections (made by `make setup`) and the lab package as `lab`: both are
+on pytest's pythonpath (pytest.ini at the repository's root).
 """
-import os
-import sys
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, ".lab", "collections"))
-sys.path.insert(0, os.path.join(REPO, "lab"))

@@ -1,7 +1,7 @@
 """The keepalived.conf of every example inventory: byte-identical to the render before the cluster model.
 
 inventories/lab-dr, lab-nat, lab-tun and the smoke scenario's inventory
-(molecule/smoke/molecule.yml) are rendered by the real keepalived role
+(molecule/smoke/group_vars) are rendered by the real keepalived role
 (package, service and options tasks off) and compared with
 tests/unit/golden/keepalived/, captured from the template as it was before
 plugins/module_utils/keepalived_conf.py wrote the file. inventories/lab-ipv6
@@ -42,8 +42,8 @@ PLAY = """\
 
 def smoke_inventory(tmp):
     """The smoke scenario's inventory: its group_vars, with one director and one real server."""
-    with open(os.path.join(REPO, "molecule", "smoke", "molecule.yml")) as f:
-        group_vars = yaml.safe_load(f)["provisioner"]["inventory"]["group_vars"]
+    with open(os.path.join(REPO, "molecule", "smoke", "group_vars", "all.yml")) as f:
+        group_vars = {"all": yaml.safe_load(f)}
     inv = {"all": {"vars": group_vars["all"], "children": {
         "lvs_directors": {"hosts": {"dir1": {}}}, "lvs_realservers_linux": {"hosts": {"rs1": {}}}}}}
     path = os.path.join(tmp, "hosts.yml")

@@ -1,11 +1,5 @@
 """lab/lanes.py's failure digest: the lines of a failed job's log that say why."""
-import importlib.util
-import os
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-spec = importlib.util.spec_from_file_location("lanes", os.path.join(REPO, "lab", "lanes.py"))
-lanes = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(lanes)
+from lab import lanes
 
 PYTEST_LOG = """\
 ============================= test session starts ==============================

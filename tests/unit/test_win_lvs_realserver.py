@@ -397,9 +397,11 @@ VALIDATE_MODULES = _validate_modules_script()
 # the $spec literal read from the parse tree, so validate-modules' own comparison of the spec
 # with the documentation stub runs here.
 PWSH_STANDIN = '''#!{python}
-import json, sys
-sys.path.insert(0, {tests!r})
-from test_win_lvs_realserver import assignments
+import importlib.util, json, sys
+_spec = importlib.util.spec_from_file_location("test_win_lvs_realserver", {test_file!r})
+_tests = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_tests)
+assignments = _tests.assignments
 if len(sys.argv) != 3 or not sys.argv[1].endswith("ps_argspec.ps1"):
     sys.exit("this pwsh only stands in for validate-modules' ps_argspec.ps1")
 with open(json.loads(sys.argv[2])["module_path"], encoding="utf-8") as f:
@@ -416,7 +418,7 @@ def _validate_modules(tmp_path, ps1_source):
     (root / "plugins" / "modules" / "win_lvs_realserver.py").write_text(_read(MODULE_PY), encoding="utf-8")
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    (bindir / "pwsh").write_text(PWSH_STANDIN.format(python=sys.executable, tests=os.path.dirname(__file__)))
+    (bindir / "pwsh").write_text(PWSH_STANDIN.format(python=sys.executable, test_file=os.path.abspath(__file__)))
     (bindir / "pwsh").chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(PATH=str(bindir) + os.pathsep + env.get("PATH", ""),

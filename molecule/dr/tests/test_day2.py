@@ -4,7 +4,7 @@ import os
 import subprocess
 import time
 
-from lvslab_testinfra import host
+from lab.testinfra_backend import host
 
 VIP = "192.0.2.100"
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())

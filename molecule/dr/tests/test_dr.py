@@ -3,7 +3,7 @@ import re
 import subprocess
 
 import pytest
-from lvslab_testinfra import host, wait_for
+from lab.testinfra_backend import host, wait_for
 
 VIP = "192.0.2.100"
 

@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 
-from lvslab_testinfra import host, wait_for
+from lab.testinfra_backend import host, wait_for
 
 VIP = "192.0.2.100"
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.getcwd())

@@ -1,8 +1,8 @@
 import pytest
 
-import lvslab_testinfra
+from lab import testinfra_backend
 
-lvslab_testinfra.register()
+testinfra_backend.register()
 
 
 @pytest.hookimpl(hookwrapper=True)

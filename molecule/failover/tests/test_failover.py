@@ -1,7 +1,7 @@
 """Fail-over of the LVS-DR cluster under a client request loop (issue 6).
 
 Each fault runs under lab/clients/request_loop.py (a GET through the VIP every
-50 ms from the client) and is then restored (lab/lvslab_failover.py). After
+50 ms from the client) and is then restored (lab/failover/). After
 each: the VIP moved to the backup (for director faults) whose IPVS table was
 complete, requests succeeded again after the move, and once restored exactly
 one director holds the VIP (the master, which preempts) with a complete
@@ -13,10 +13,10 @@ import os
 
 import pytest
 
-import lvslab_failover as lf
-from lvslab_testinfra import host
+from lab import failover as lf
+from lab.testinfra_backend import host
 
-CLUSTER = lf.DR
+CLUSTER = lf.cluster("dr")
 ALL_RS = sorted(CLUSTER.realservers.values())
 OUT = os.environ["LVSLAB_OUT"]
 

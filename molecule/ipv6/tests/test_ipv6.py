@@ -11,14 +11,16 @@ import json
 import os
 import subprocess
 
-import lvslab_failover as lf
-from lvslab_testinfra import host, wait_for
+from lab import failover as lf
+from lab.core import REPO
+from lab.failover.clients import CLIENTS
+from lab.testinfra_backend import host, wait_for
 
-CLUSTER = lf.from_inventory("ipv6")
+CLUSTER = lf.cluster("ipv6")
 VIP, PORT = CLUSTER.service
 LINK_LOCAL_VIP = CLUSTER.vips[0]
 REALSERVERS = CLUSTER.realservers  # host -> address
-NDISC_PROBE = os.path.join(lf.CLIENTS, "ndisc_probe.py")
+NDISC_PROBE = os.path.join(CLIENTS, "ndisc_probe.py")
 OUT = os.environ["LVSLAB_OUT"]
 
 
@@ -116,7 +118,7 @@ def test_status_playbook_shows_the_ipv6_cluster():
     out = os.path.join(OUT, "lvs-status-ipv6.json")  # the controller writes only there
     argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i", CLUSTER.inventory,
             "lvs.cluster.status", "-e", "lvs_status_json=" + out]
-    res = subprocess.run(argv, capture_output=True, text=True, cwd=lf.REPO)
+    res = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     assert "VRRP VI_WEB6: MASTER %s,%s" % (LINK_LOCAL_VIP, VIP) in res.stdout
     assert "[%s]:%d" % (VIP, PORT) in res.stdout and "-> [2001:db8::21]:80" in res.stdout

@@ -1,6 +1,6 @@
 """LVS-NAT (seed 001) built by lvs.cluster.site: port mapping, policy routing, sync group."""
-import lvslab_failover as lf
-from lvslab_testinfra import host, wait_for
+from lab import failover as lf
+from lab.testinfra_backend import host, wait_for
 
 WAN_VIP = "203.0.113.100"
 LAN_VIP = "192.0.2.254"
@@ -45,8 +45,8 @@ def test_client_reaches_both_real_servers_through_the_wan_vip():
 
 def test_lan_failure_moves_both_vips_together_under_load():
     # Seed 001's `ifdown eth1` test, under the client's request loop
-    # (lab/lvslab_failover.py): the sync group moves the WAN VIP with the LAN VIP.
-    res = lf.run_fault(lf.NAT, "cut")
+    # (lab/failover/): the sync group moves the WAN VIP with the LAN VIP.
+    res = lf.run_fault(lf.cluster("nat"), "cut")
     print(res["fault_window"], res.get("vip_move_s"))
     assert res["holders_during_fault"] == {WAN_VIP: ["dir2"], LAN_VIP: ["dir2"]}
     assert sorted(res["ipvs_on_backup"]) == ["192.0.2.21", "192.0.2.22"]

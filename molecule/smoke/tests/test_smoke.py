@@ -4,7 +4,7 @@ import json
 import os
 
 import yaml
-from lvslab_testinfra import host, wait_for
+from lab.testinfra_backend import host, wait_for
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 INSTALLED = os.path.join(REPO, ".lab", "installed", "collections", "ansible_collections", "lvs", "cluster")

@@ -1,3 +1,3 @@
-import lvslab_testinfra
+from lab import testinfra_backend
 
-lvslab_testinfra.register()
+testinfra_backend.register()

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import pytest
-from lvslab_testinfra import host, wait_for
+from lab.testinfra_backend import host, wait_for
 
 VIP = "192.0.2.100"
 GUE_SERVICE, GUE_PORT, GRE_SERVICE = 8080, 6080, 8081

@@ -12,7 +12,7 @@ import sys
 import threading
 import zlib
 
-import lvslab_line as L
+from lab import line as L
 
 
 class LabUnavailable(Exception):

@@ -4,7 +4,7 @@ It reads requests from the lab kernel's serial line (/dev/ttyS1, the machine's
 socketpair) and runs each as a process, either inside a lab host (nsenter into
 its namespaces, as ssh would land on a real host) or in the lab kernel itself
 (lvslab sub-commands, the fail-over probe). stdin, stdout, stderr and the exit
-status travel as frames of lvslab_line; nothing else crosses.
+status travel as frames of lab.line; nothing else crosses.
 """
 import json
 import os
@@ -19,8 +19,9 @@ import threading
 import tty
 import zlib
 
-import lvslab
-import lvslab_line as L
+from lab import hosts
+from lab import line as L
+from lab.core import LabError
 
 SERIAL = "/dev/ttyS1"
 # What a command in a lab host starts with (as after an ssh login), whatever
@@ -29,7 +30,7 @@ HOST_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C
             "TERM": "dumb", "USER": "root", "LOGNAME": "root", "SHELL": "/bin/sh"}
 
 
-ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lvslab_zygote.py")
+ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")
 
 
 class ZygoteProcess:
@@ -54,13 +55,13 @@ class ZygoteProcess:
 
 
 class Zygote:
-    """The resident Python of one lab host (lab/lvslab_zygote.py), while that host's init lives."""
+    """The resident Python of one lab host (lab/zygote.py), while that host's init lives."""
 
     def __init__(self, host, pid):
         self.host, self.pid = host, pid
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        log = open(os.path.join(lvslab.host_dir(host), "zygote.log"), "ab")
-        argv = lvslab.nsenter_argv(pid, ["/usr/bin/python3", "-u", ZYGOTE, str(theirs.fileno())]
+        log = open(os.path.join(hosts.host_dir(host), "zygote.log"), "ab")
+        argv = hosts.nsenter_argv(pid, ["/usr/bin/python3", "-u", ZYGOTE, str(theirs.fileno())]
                                    + site.getsitepackages())
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=HOST_ENV,
                                      pass_fds=(theirs.fileno(),), start_new_session=True)
@@ -137,16 +138,16 @@ class Session:
 
     def _zygote_visible(self):
         """The resident Python's script must be visible in the host; else a new python3 runs it."""
-        pid = lvslab.host_pid(self.req.get("host"))
+        pid = hosts.host_pid(self.req.get("host"))
         return pid is not None and os.path.exists("/proc/%d/root%s" % (pid, ZYGOTE))
 
     def _zygote_proc(self):
         """A pipelined module payload for python3 in a host: run by the host's resident Python."""
         req = self.req
         host = req.get("host")
-        pid = lvslab.host_pid(host)
-        if not lvslab.pid_alive(pid):
-            raise lvslab.LabError("lab host %s is not running" % host)
+        pid = hosts.host_pid(host)
+        if not hosts.pid_alive(pid):
+            raise LabError("lab host %s is not running" % host)
         env = dict(HOST_ENV)
         env.update(req.get("env") or {})
         with self.agent.lock:
@@ -165,15 +166,15 @@ class Session:
             full.update(env)
             argv = list(req["argv"])
             if req["kind"] == "lab":  # an lvslab sub-command, run in the lab kernel
-                argv = [sys.executable, "-u", os.path.abspath(lvslab.__file__)] + argv
+                argv = [sys.executable, "-u", "-P", "-m", "lab"] + argv
             return argv, full
         host = req.get("host")
-        pid = lvslab.host_pid(host)
-        if not lvslab.pid_alive(pid):
-            raise lvslab.LabError("lab host %s is not running" % host)
+        pid = hosts.host_pid(host)
+        if not hosts.pid_alive(pid):
+            raise LabError("lab host %s is not running" % host)
         full = dict(HOST_ENV)
         full.update(env)
-        return lvslab.nsenter_argv(pid, req["argv"]), full
+        return hosts.nsenter_argv(pid, req["argv"]), full
 
     def _run(self):
         line = self.agent.line

@@ -1,7 +1,7 @@
 """pytest-testinfra backend for lab hosts: commands run through the lab broker.
 
 testinfra's ansible backend starts one ad-hoc ``ansible`` process per command;
-this one is one request to the lab broker (lvslab_client), run in the host by
+this one is one request to the lab broker (lab.client), run in the host by
 the agent in the lab kernel (under 0.1 s). Host specs: ``lvslab://HOST`` or,
 with ``--connection=lvslab``, a host name, a group name of the lab inventory
 or ``all``.
@@ -11,11 +11,13 @@ import time
 import testinfra
 from testinfra.backend import BACKENDS, base
 
-import lvslab
-import lvslab_client
+from lab import client
+from lab.hosts import load_state
 
 
 class LvslabBackend(base.BaseBackend):
+    """testinfra backend `lvslab://HOST`: each command one request to the lab broker."""
+
     NAME = "lvslab"
 
     def __init__(self, hostname, *args, **kwargs):
@@ -24,7 +26,7 @@ class LvslabBackend(base.BaseBackend):
 
     @classmethod
     def get_hosts(cls, host, **kwargs):
-        state = lvslab.load_state()
+        state = load_state()
         hosts = state["topology"]["hosts"]
         if host in (None, "", "all"):
             return list(hosts)
@@ -37,14 +39,15 @@ class LvslabBackend(base.BaseBackend):
 
     def run(self, command, *args, **kwargs):
         cmd = self.get_command(command, *args)
-        rc, out, err, error = lvslab_client.run(["/bin/sh", "-c", cmd], host=self.lab_host)
+        rc, out, err, error = client.run(["/bin/sh", "-c", cmd], host=self.lab_host)
         if error:
             err += ("lvslab: %s\n" % error).encode()
         return self.result(rc, self.encode(cmd), out, err)
 
 
 def register():
-    BACKENDS[LvslabBackend.NAME] = "lvslab_testinfra.LvslabBackend"
+    """Make `lvslab://HOST` and `--connection=lvslab` known to testinfra (from a conftest.py)."""
+    BACKENDS[LvslabBackend.NAME] = "lab.testinfra_backend.LvslabBackend"
 
 
 def host(name):

@@ -1,4 +1,4 @@
-"""The fail-over probe: what must happen inside the lab kernel, fast, for lvslab_failover.
+"""The fail-over probe: what must happen inside the lab kernel, fast, for lab.failover.
 
 Started through the lab agent in the lab kernel (not in a lab host), it answers
 one JSON request a line on stdin with one JSON line on stdout, and streams
@@ -25,10 +25,7 @@ import sys
 import threading
 import time
 
-import lvslab
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".lab", "collections"))
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink  # noqa: E402
+from lab import cli, hosts
 
 POLL = 0.05
 CLONE_NEWNET = 0x40000000
@@ -49,8 +46,8 @@ def _hex(addr):
 
 
 def proc_net(host, name):
-    pid = lvslab.host_pid(host)
-    if not lvslab.pid_alive(pid):
+    pid = hosts.host_pid(host)
+    if not hosts.pid_alive(pid):
         return None
     try:
         with open("/proc/%d/net/%s" % (pid, name)) as f:
@@ -116,8 +113,11 @@ def ipvs_table(host, only=None):
     namespace while its position counted the other namespaces' services too, so it skips
     services whenever another lab host has some and the text is longer than a page
     (measured: 12 of 99 services listed in dir1 while dir2 had 1,999; docs/benchmarks.md)."""
-    pid = lvslab.host_pid(host)
-    if not lvslab.pid_alive(pid):
+    # The collection's netlink client: on PYTHONPATH (.lab/collections) as the probe is
+    # started (lab.failover.cluster.Probe), imported when first used.
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
+    pid = hosts.host_pid(host)
+    if not hosts.pid_alive(pid):
         return None
     try:
         with host_netns(pid):
@@ -159,8 +159,8 @@ def established(host, vip, port, client_ports):
 
 def host_processes(host, comm):
     """PIDs (in the lab kernel) of the host's processes named comm."""
-    pid = lvslab.host_pid(host)
-    if not lvslab.pid_alive(pid):
+    pid = hosts.host_pid(host)
+    if not hosts.pid_alive(pid):
         return []
     ns = os.readlink("/proc/%d/ns/pid" % pid)
     pids = []
@@ -217,7 +217,7 @@ def lab(argv):
     """An lvslab sub-command in this process (no process start): poweroff, cut, ..."""
     t = time.time()
     with contextlib.redirect_stdout(sys.stderr):
-        rc = lvslab.main(list(argv))
+        rc = cli.main(list(argv))
     return {"rc": rc, "t": t}
 
 
@@ -248,7 +248,7 @@ OPS = {
     "host_processes": host_processes,
     "ipvs_counts": ipvs_counts,
     "cpu_ticks": cpu_ticks,
-    "host_on": lambda host: lvslab.pid_alive(lvslab.host_pid(host)),
+    "host_on": lambda host: hosts.pid_alive(hosts.host_pid(host)),
     "kill": kill,
     "lab": lab,
 }

@@ -2,7 +2,7 @@
 
 Every client connection is one request (a command in a lab host or in the lab
 kernel) and becomes one channel of the serial line to the agent inside
-(lvslab_agent). Clients speak the same frames as the line (lvslab_line), with
+(lab/agent.py). Clients speak the same frames as the line (lab/line.py), with
 no window of their own: the broker buffers for them.
 
 A stuck line must fail in seconds, not at the lab's timeout: the broker pings
@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 
-import lvslab_line as L
+from lab import line as L
 
 STALL_S = 20.0
 START_TIMEOUT_S = 60.0
