@@ -57,8 +57,14 @@ def from_inventory(name, **kw):
     first service, its real servers."""
     import yaml
     # The collection (ansible_collections.lvs.cluster) from .lab/collections, on PYTHONPATH
-    # (pytest.ini, `lvslab run`), imported only here: importing lab.failover needs no set-up.
-    from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import cluster_model
+    # (pytest.ini; make demo and make bench), imported only here: importing lab.failover
+    # needs no set-up.
+    try:
+        from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import cluster_model
+    except ImportError as exc:
+        raise RuntimeError("the collection's cluster model is not importable (%s): run `make setup`, then "
+                           "under pytest (pytest.ini) or with PYTHONPATH=.lab/collections (make demo, "
+                           "make bench)" % exc) from None
     with open(os.path.join(REPO, "inventories", "lab-" + name, "group_vars", "all.yml")) as f:
         model = cluster_model(yaml.safe_load(f)["lvs_cluster"])
     vips = [a for inst in model["vrrp"]["instances"] for a in inst["addresses"]]
