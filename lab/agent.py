@@ -44,13 +44,16 @@ class ZygoteProcess:
         self.done = threading.Event()
 
     def wait(self):
+        """Wait for the payload's exit; its status."""
         self.done.wait()
         return self.returncode
 
     def poll(self):
+        """The exit status, None while it runs."""
         return self.returncode
 
     def kill_group(self):
+        """SIGKILL the payload's process group (through the zygote)."""
         self.zygote.send("KILL %s" % self.rid)
 
 
@@ -74,6 +77,7 @@ class Zygote:
         threading.Thread(target=self._read, daemon=True).start()
 
     def send(self, msg, fds=()):
+        """One control message to the zygote, with fds passed along."""
         with self.lock:
             if fds:
                 self.sock.sendmsg([msg.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(
@@ -134,6 +138,7 @@ class Session:
         self.inflate = zlib.decompressobj() if req.get("stdin_zlib") else None
 
     def start(self):
+        """Run the request in a thread of its own."""
         threading.Thread(target=self._run, name="session-%d" % self.chan, daemon=True).start()
 
     def _zygote_visible(self):
@@ -234,6 +239,7 @@ class Session:
             pass
 
     def kill(self):
+        """Kill the request's process (the machine asked, or the line closed)."""
         self.killed = True
         if self.proc and self.proc.poll() is None:
             if isinstance(self.proc, ZygoteProcess):
@@ -246,6 +252,7 @@ class Session:
 
 
 class Agent:
+    """The agent: reads the lab line, runs one Session per request, answers until SHUTDOWN."""
     def __init__(self, path=SERIAL):
         self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
         # Raw, 8-bit clean, no flow control characters, no echo.
@@ -263,10 +270,12 @@ class Agent:
         self.line = L.Line(self.fd, self.fd, L.WINDOW_TO_MACHINE, self.on_frame, self.on_close)
 
     def on_close(self, reason):
+        """The lab line closed: stop serving."""
         print("lvslab agent: line closed: %s" % reason, flush=True)
         self.done.set()
 
     def on_frame(self, ftype, chan, payload):
+        """A frame from the machine: open, feed, close or kill a session."""
         if ftype == L.OPEN:
             sess = Session(self, chan, json.loads(payload))
             with self.lock:
@@ -289,6 +298,7 @@ class Agent:
             self.done.set()
 
     def finish(self, chan, result):
+        """Report a session's exit status to the machine and forget the session."""
         with self.lock:
             self.sessions.pop(chan, None)
         try:
@@ -297,6 +307,7 @@ class Agent:
             pass
 
     def serve(self):
+        """Say hello on the lab line and serve requests until the line closes or SHUTDOWN comes."""
         self.line.start()
         self.line.send_json(L.HELLO, 0, {"pid": os.getpid()})
         self.done.wait()

@@ -25,6 +25,7 @@ START_TIMEOUT_S = 60.0
 
 
 class Channel:
+    """One client connection: its request and the frames waiting for it."""
     def __init__(self, chan, conn, req):
         self.chan, self.conn, self.req = chan, conn, req
         self.out = queue.Queue()
@@ -36,6 +37,7 @@ class Channel:
 
 
 class Broker:
+    """The machine's end of the lab line: client connections in, channels of the line out."""
     def __init__(self, fd, sock_path, log=None):
         self.fd = fd
         self.sock_path = sock_path
@@ -50,13 +52,16 @@ class Broker:
 
     # ------------------------------------------------------------ lifecycle
     def start(self):
+        """Start reading the lab line and the stall watchdog."""
         self.line.start()
         threading.Thread(target=self._watchdog, name="broker-watchdog", daemon=True).start()
 
     def wait_hello(self, timeout):
+        """True once the agent said hello (within timeout s)."""
         return self.hello.wait(timeout)
 
     def listen(self):
+        """Accept client connections on the broker's unix socket."""
         try:
             os.unlink(self.sock_path)
         except FileNotFoundError:
@@ -81,6 +86,7 @@ class Broker:
         self.close_server()
 
     def close_server(self):
+        """Stop accepting clients (the lab shuts down)."""
         if self.server:
             try:
                 self.server.close()
@@ -94,9 +100,11 @@ class Broker:
 
     # ------------------------------------------------------------ line side
     def on_close(self, reason):
+        """The lab line closed: fail every open request."""
         self._fail_all("lab line closed: %s" % reason)
 
     def on_frame(self, ftype, chan, payload):
+        """A frame from the agent: to the channel it belongs to."""
         if ftype == L.HELLO:
             self.hello.set()
             return

@@ -16,10 +16,11 @@ from lab import line as L
 
 
 class LabUnavailable(Exception):
-    pass
+    """No lab is running here (no broker socket), or the lab stopped answering."""
 
 
 def socket_path():
+    """The broker's socket ($LVSLAB_SOCKET); LabUnavailable outside `lvslab run`."""
     path = os.environ.get("LVSLAB_SOCKET")
     if not path:
         raise LabUnavailable("no lab is running here ($LVSLAB_SOCKET is unset: use 'lvslab run -- COMMAND')")
@@ -56,13 +57,16 @@ class Request:
             self.sock.sendall(L.encode(ftype, 0, payload))
 
     def write(self, data):
+        """Send stdin data (in frames of 32 KiB)."""
         for i in range(0, len(data), 32768):
             self._send(L.STDIN, data[i:i + 32768])
 
     def close_stdin(self):
+        """End the command's stdin."""
         self._send(L.EOF)
 
     def kill(self):
+        """Ask the agent to kill the command."""
         try:
             self._send(L.KILL)
         except OSError:
@@ -82,6 +86,7 @@ class Request:
             yield ftype, payload
 
     def close(self):
+        """Close the connection to the broker."""
         try:
             self.sock.close()
         except OSError:

@@ -26,8 +26,6 @@ def sh(*argv, check=True, capture=False):
     return res
 
 
-
-
 def inside():
     """True in the lab kernel (the controller and what it starts), False on the machine."""
     return os.environ.get("LVSLAB_INSIDE") == "1"

@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 
-from lab.core import LAB_HOME, LVSLAB, STATE_DIR, STATE_FILE, INVENTORY_FILE, LabError, inside, out_file, sh
-from lab.core import write_atomic
+from lab.core import (INVENTORY_FILE, LAB_HOME, LVSLAB, STATE_DIR, STATE_FILE, LabError, inside, out_file, sh,
+                      write_atomic)
 from lab.topology import load_topology
 
 HOST_INIT = os.path.join(LAB_HOME, "guest", "sbin", "init")
@@ -22,6 +22,7 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 CGROUP_LAB = os.path.join(CGROUP_ROOT, "lab")
 CGROUP_UNSHARE = os.path.join(CGROUP_ROOT, "lab-unshare")
 CGROUP_CONTROLLERS = ("cpu", "io", "memory", "pids")
+# Init scripts installed on the lab machine that no LVS host needs; the lab
 # boot sequence skips them (a real host would not have them installed).
 DEFAULT_BOOT_SKIP = ["postgresql", "dbus", "x11-common", "uml-utilities", "hwclock.sh"]
 BOOT_TIMEOUT = 90
@@ -30,6 +31,7 @@ BOOT_TIMEOUT_SYSTEMD = 240
 
 
 def save_state(state):
+    """Write the lab's state (topology, hosts) and mirror it into the output folder."""
     text = json.dumps(state, indent=1)
     write_atomic(STATE_FILE, text)
     # The machine's side reads the topology from the output folder.
@@ -37,8 +39,8 @@ def save_state(state):
         write_atomic(os.path.join(os.environ["LVSLAB_OUT"], "state.json"), text)
 
 
-
 def load_state():
+    """The running topology's state (in the lab kernel, or its mirror on the machine); LabError when none is up."""
     path = STATE_FILE if inside() else out_file("state.json")
     try:
         with open(path) as f:
@@ -48,10 +50,12 @@ def load_state():
 
 
 def host_dir(name):
+    """The host's folder in the lab kernel (pid, console log, overlay)."""
     return os.path.join(STATE_DIR, "hosts", name)
 
 
 def netns_name(name):
+    """The network namespace of lab host `name`."""
     return "lab-" + name
 
 
@@ -100,6 +104,7 @@ def pid_alive(pid):
 
 
 def cmd_up(args):
+    """`lvslab up TOPOLOGY`: switches, hosts booted in parallel, the inventory."""
     topo = load_topology(args.topology)
     os.makedirs(os.path.join(STATE_DIR, "hosts"), exist_ok=True)
     if os.path.exists(STATE_FILE):
@@ -249,6 +254,7 @@ def host_journal(name, pid):
 
 
 def child_pid(ppid, timeout=10):
+    """The PID of ppid's first child (the host's init under unshare), waiting up to timeout s."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         for entry in os.listdir("/proc"):
@@ -266,6 +272,7 @@ def child_pid(ppid, timeout=10):
 
 
 def wait_booted(state, name, proc):
+    """Wait until the host has booted (its marker file); LabError with its console or journal when not."""
     # proc is unshare; its only child is the host's PID 1.
     pid = child_pid(proc.pid)
     d = host_dir(name)
@@ -297,6 +304,7 @@ def wait_booted(state, name, proc):
 
 
 def poweroff_host(state, name):
+    """Kill the host's processes, remove its network namespace and NICs."""
     d = host_dir(name)
     pid = host_pid(name)
     # Killing a PID namespace's init kills every process in it; unshare,
@@ -339,6 +347,7 @@ def poweroff_host(state, name):
 
 
 def poweron_host(state, name):
+    """Boot a powered-off host (network namespace, NICs, init)."""
     if os.path.exists("/run/netns/" + netns_name(name)):
         # The host stopped by itself (`systemctl poweroff` or `reboot` inside a
         # systemd host: its unshare exits 130 or 129): clean up as a power off does.
@@ -349,11 +358,13 @@ def poweron_host(state, name):
 
 
 def known_host(state, name):
+    """LabError unless the topology has host `name`."""
     if name not in state["topology"]["hosts"]:
         raise LabError("unknown lab host %r (hosts: %s)" % (name, ", ".join(state["topology"]["hosts"])))
 
 
 def cmd_reboot(args):
+    """`lvslab reboot HOST`: power off and on (files kept)."""
     state = load_state()
     known_host(state, args.host)
     t0 = time.time()
@@ -364,6 +375,7 @@ def cmd_reboot(args):
 
 
 def cmd_poweroff(args):
+    """`lvslab poweroff HOST`."""
     state = load_state()
     known_host(state, args.host)
     poweroff_host(state, args.host)
@@ -371,6 +383,7 @@ def cmd_poweroff(args):
 
 
 def cmd_poweron(args):
+    """`lvslab poweron HOST`."""
     state = load_state()
     known_host(state, args.host)
     if pid_alive(host_pid(args.host)):
@@ -380,6 +393,7 @@ def cmd_poweron(args):
 
 
 def set_link(args, updown):
+    """Set the host's switch port(s) up or down (one interface or all)."""
     state = load_state()
     known_host(state, args.host)
     ifaces = state["topology"]["hosts"][args.host].get("interfaces") or {}
@@ -392,14 +406,17 @@ def set_link(args, updown):
 
 
 def cmd_cut(args):
+    """`lvslab cut HOST [IFACE]`: link down at the switch."""
     return set_link(args, "down")
 
 
 def cmd_mend(args):
+    """`lvslab mend HOST [IFACE]`: link up again."""
     return set_link(args, "up")
 
 
 def cmd_down(args):
+    """`lvslab down`: power every host off, remove the switches and the state."""
     try:
         state = load_state()
     except LabError:
@@ -419,6 +436,7 @@ def cmd_down(args):
 
 
 def cmd_status(args):
+    """`lvslab status`: each host's power, PID and groups."""
     state = load_state()
     for name, host in state["topology"]["hosts"].items():
         pid = host_pid(name)
@@ -444,6 +462,7 @@ def exec_argv(name, argv):
 
 
 def cmd_exec(args):
+    """`lvslab exec`: a command in a lab host or the lab kernel; its exit status."""
     argv = args.command or ["/bin/sh"]
     if args.kernel:
         argv = ([args.host] if args.host else []) + argv
@@ -478,6 +497,7 @@ def inventory(state):
 
 
 def inventory_paths():
+    """Where the inventory is written: the lab kernel's and the output folder's."""
     paths = [INVENTORY_FILE]
     if os.environ.get("LVSLAB_OUT"):
         paths.append(os.path.join(os.environ["LVSLAB_OUT"], "inventory.yml"))
@@ -485,6 +505,7 @@ def inventory_paths():
 
 
 def write_empty_inventory():
+    """An inventory with no host, so its path exists before a topology is up."""
     # The inventory path always exists while a lab runs (Molecule links to it
     # before its create step brings hosts up).
     for path in inventory_paths():
@@ -492,6 +513,7 @@ def write_empty_inventory():
 
 
 def write_inventory(state):
+    """Write the running topology's inventory."""
     import yaml
     text = yaml.safe_dump(inventory(state), default_flow_style=False, sort_keys=False)
     for path in inventory_paths():
@@ -499,6 +521,7 @@ def write_inventory(state):
 
 
 def cmd_inventory(args):
+    """`lvslab inventory`: print the inventory."""
     import yaml
     sys.stdout.write(yaml.safe_dump(inventory(load_state()), default_flow_style=False, sort_keys=False))
     return 0

@@ -30,6 +30,7 @@ LVSLAB = os.path.join(REPO, "lab", "bin", "lvslab")
 
 
 def parse_job(text):
+    """'NAME: ARGS' -> (name, lvslab run arguments); 'NAME!: COMMAND' -> (name, ['!'] + command)."""
     name, _, rest = text.partition(":")
     name = name.strip()
     if name.endswith("!"):
@@ -112,6 +113,7 @@ def run_lane(index, jobs, results, lock, timeout, reruns=0):
 
 
 def main():
+    """Run the jobs in lanes, print the summary; exit status 0 only if every job passed."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lanes", type=int, default=int(os.environ.get("LAB_LANES", "2")))
     ap.add_argument("--weights", default="", help="NAME=MINUTES,... expected durations, to balance the lanes")

@@ -54,10 +54,11 @@ WINDOW_TO_MACHINE = 32768
 
 
 class LineError(Exception):
-    pass
+    """The lab line broke: bad frame, closed, or stalled."""
 
 
 def encode(ftype, chan, payload=b""):
+    """One frame: header (magic, type, channel, length) and payload."""
     if isinstance(payload, str):
         payload = payload.encode()
     if len(payload) > 0xFFFF:
@@ -66,6 +67,7 @@ def encode(ftype, chan, payload=b""):
 
 
 def encode_json(ftype, chan, obj):
+    """A frame whose payload is obj as compact JSON."""
     return encode(ftype, chan, json.dumps(obj, separators=(",", ":")).encode())
 
 
@@ -76,6 +78,7 @@ class Decoder:
         self.buf = bytearray()
 
     def feed(self, data):
+        """Add bytes read from the line; the complete frames in them."""
         self.buf += data
         frames = []
         while len(self.buf) >= HEADER.size:
@@ -141,6 +144,7 @@ class Line:
         self.reader = threading.Thread(target=self._read_loop, name="line-reader", daemon=True)
 
     def start(self):
+        """Start the reader thread."""
         self.reader.start()
 
     # ------------------------------------------------------------ writing
@@ -187,6 +191,7 @@ class Line:
                 raise LineError("lab line closed: %s" % exc)
 
     def send_json(self, ftype, chan, obj, timeout=None):
+        """Send obj as one JSON frame on the channel."""
         self.send(ftype, chan, json.dumps(obj, separators=(",", ":")), timeout=timeout)
 
     def _consumed(self, n, force=False):
@@ -231,6 +236,7 @@ class Line:
             self.close(str(exc))
 
     def close(self, reason):
+        """Close the line (once), waking every waiting sender, with the reason."""
         with self.cond:
             if self.closed:
                 return

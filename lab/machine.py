@@ -84,6 +84,7 @@ HELLO_TIMEOUT = 60
 
 
 def find_uml():
+    """The user-mode Linux kernel binary; LabError when it is not installed."""
     for path in ("/usr/bin/linux.uml", "/usr/bin/linux"):
         if os.access(path, os.X_OK):
             return path
@@ -190,9 +191,11 @@ class LabRun:
         self.stopping = False
 
     def log(self, msg):
+        """A line on stderr, prefixed `lvslab:`."""
         print("lvslab: %s" % msg, file=sys.stderr, flush=True)
 
     def boot(self, topology):
+        """Write the job, start the lab kernel on its CPU and watch its console."""
         import socket
         out = self.out
         os.makedirs(out, exist_ok=True)
@@ -278,6 +281,7 @@ class LabRun:
         self.ready.set()
 
     def kill_uml(self):
+        """Kill the lab kernel and its helper processes."""
         if self.uml is None:
             return
         # UML's helper processes share its process group.
@@ -291,6 +295,7 @@ class LabRun:
             pass
 
     def stop_command(self, sig=signal.SIGTERM):
+        """Signal the command's process group."""
         if self.cmd and self.cmd.poll() is None:
             try:
                 os.killpg(self.cmd.pid, sig)
@@ -298,6 +303,7 @@ class LabRun:
                 pass
 
     def on_signal(self, signum, frame):
+        """SIGTERM/SIGINT/SIGHUP: stop the command and the lab kernel, exit 128+signal."""
         if self.stopping:
             return
         self.stopping = True
@@ -314,6 +320,7 @@ class LabRun:
         os._exit(128 + signum)
 
     def run(self, argv, topology):
+        """Boot, wait for the agent, run argv with the lab reachable, power off; argv's exit status (124 on timeout)."""
         self.boot(topology)
         if not self.ready.wait(READY_TIMEOUT) or self.ended.is_set() or self.failure:
             why = self.failure or ("the lab kernel stopped while booting" if self.ended.is_set()
@@ -359,6 +366,7 @@ class LabRun:
 
 
 def cmd_run(args):
+    """`lvslab run`: check the topology, boot the lab kernel, run the command; its exit status."""
     argv = args.command
     if argv and argv[0] == "--":
         argv = argv[1:]

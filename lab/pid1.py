@@ -12,6 +12,7 @@ from lab.hosts import cmd_down, cmd_up, write_empty_inventory
 
 
 def power_off_kernel():
+    """Flush and power the lab kernel off (reboot(2)); never returns."""
     sys.stdout.flush()
     os.sync()
     libc = ctypes.CDLL(None, use_errno=True)
@@ -46,7 +47,6 @@ def cmd_guest_main(args):
             print("lvslab: teardown: %s" % exc, flush=True)
         print("LVSLAB-EXIT %d" % rc, flush=True)
         power_off_kernel()
-
 
 
 def main(argv=None):

@@ -36,6 +36,7 @@ OUT = sys.stdout
 
 
 def emit(obj):
+    """Write one JSON line to the machine."""
     with _out_lock:
         OUT.write(json.dumps(obj) + "\n")
         OUT.flush()
@@ -46,6 +47,7 @@ def _hex(addr):
 
 
 def proc_net(host, name):
+    """The text of /proc/<host init>/net/<name>, None when the host is off."""
     pid = hosts.host_pid(host)
     if not hosts.pid_alive(pid):
         return None
@@ -74,6 +76,7 @@ def local_addresses(host):
 
 
 def vip_holders(vips, directors):
+    """{vip: [directors holding it]}."""
     addrs = {h: set(local_addresses(h)) for h in directors}
     return {v: [h for h in directors if v in addrs[h]] for v in vips}
 
@@ -202,6 +205,7 @@ def cpu_ticks(host, comm):
 
 
 def kill(host, comm):
+    """SIGKILL every `comm` process of the host (stopped first); their count and the time."""
     # Frozen first: killed one by one, a surviving keepalived parent respawns
     # its children or SIGTERMs them (a graceful stop that drops the VIPs).
     pids = host_processes(host, comm)
@@ -230,6 +234,7 @@ class Sampler(threading.Thread):
         self.stop_flag = False
 
     def run(self):
+        """Sample until stopped, emitting each change."""
         last = None
         while not self.stop_flag:
             now, h = time.time(), vip_holders(self.vips, self.directors)
@@ -255,6 +260,7 @@ OPS = {
 
 
 def main():
+    """Answer JSON requests from stdin until it closes."""
     sampler = None
     for line in sys.stdin:
         req = json.loads(line)

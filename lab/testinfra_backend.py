@@ -26,6 +26,7 @@ class LvslabBackend(base.BaseBackend):
 
     @classmethod
     def get_hosts(cls, host, **kwargs):
+        """Lab hosts for a host spec: a host, a group of the topology, or all."""
         state = load_state()
         hosts = state["topology"]["hosts"]
         if host in (None, "", "all"):
@@ -38,6 +39,7 @@ class LvslabBackend(base.BaseBackend):
         return members
 
     def run(self, command, *args, **kwargs):
+        """Run a command in the lab host through the broker; testinfra's CommandResult."""
         cmd = self.get_command(command, *args)
         rc, out, err, error = client.run(["/bin/sh", "-c", cmd], host=self.lab_host)
         if error:

@@ -18,7 +18,6 @@ def in_doc_ranges(text):
     except ValueError:
         return False
     return any(net.version == r.version and net.subnet_of(r) for r in DOC_RANGES)
-# Init scripts installed on the lab machine that no LVS host needs; the lab
 
 
 def load_topology(path):

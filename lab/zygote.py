@@ -48,6 +48,7 @@ children = {}
 
 
 def send(msg):
+    """One control message to the agent."""
     with send_lock:
         ctrl.send(msg.encode())
 
@@ -95,6 +96,7 @@ def run_child(fds, env):
 
 
 def watch(rid, pid):
+    """Wait for a child and report its exit status to the agent."""
     _, status = os.waitpid(pid, 0)
     children.pop(rid, None)
     code = os.waitstatus_to_exitcode(status)
@@ -102,6 +104,7 @@ def watch(rid, pid):
 
 
 def main():
+    """Fork a child per RUN message, kill on KILL, until the agent goes away."""
     while True:
         fds = array.array("i")
         msg, anc, _, _ = ctrl.recvmsg(65536, socket.CMSG_SPACE(3 * fds.itemsize))

@@ -34,11 +34,13 @@ def solicited_node(target):
 
 
 def mac_bytes(iface):
+    """The interface's MAC address as 6 bytes."""
     with open("/sys/class/net/%s/address" % iface) as f:
         return bytes.fromhex(f.read().strip().replace(":", ""))
 
 
 def solicitation(target, mac):
+    """An ICMPv6 neighbour solicitation for target from mac (the packet's bytes)."""
     # type, code, checksum (the kernel fills it in for ICMPv6 raw sockets), reserved,
     # target, then the source link-layer address option (8 bytes: type, length 1, MAC).
     return struct.pack("!BBHI", ND_NEIGHBOR_SOLICIT, 0, 0, 0) + target.packed + \
@@ -60,6 +62,7 @@ def advertised(packet, target):
 
 
 def main():
+    """Solicit the target on the interface; print the advertisements that answered, as JSON."""
     iface, target = sys.argv[1], ipaddress.IPv6Address(sys.argv[2])
     dest = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else str(solicited_node(target))
     wait = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0

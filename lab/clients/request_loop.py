@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 
 def main():
+    """Request the URL every interval s until count, duration or stdin's end; a text line per request."""
     url, interval, timeout, count, duration = sys.argv[1:6]
     interval, timeout, duration = float(interval), float(timeout), float(duration)
     count = int(count)

@@ -25,6 +25,7 @@ import time
 
 
 def main():
+    """Open n streaming connections, read them until duration or stdin's end; a JSON summary."""
     host, port, path, n, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
     talk = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
     end = time.time() + duration

@@ -58,6 +58,7 @@ PIPELINED_PYTHON = re.compile(r"^/bin/sh -c '(/usr/bin/python3(?:\.\d+)?) && sle
 
 
 class Connection(ConnectionBase):
+    """Ansible connection to a lab host: each command one request to the lab broker."""
     transport = "lvslab"
     has_pipelining = True
 
@@ -86,6 +87,7 @@ class Connection(ConnectionBase):
         return rc, out, err
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
+        """Run cmd in the lab host (a pipelined module payload in its resident Python); rc, stdout, stderr."""
         super(Connection, self).exec_command(cmd, in_data=in_data, sudoable=sudoable)
         display.vvv("EXEC %s" % to_text(cmd), host=self._host())
         match = PIPELINED_PYTHON.match(to_text(cmd))
@@ -94,6 +96,7 @@ class Connection(ConnectionBase):
         return self._run(["/bin/sh", "-c", to_text(cmd)], in_data=in_data)
 
     def put_file(self, in_path, out_path):
+        """Copy a machine file into the lab host."""
         super(Connection, self).put_file(in_path, out_path)
         display.vvv("PUT %s TO %s" % (in_path, out_path), host=self._host())
         try:
@@ -106,6 +109,7 @@ class Connection(ConnectionBase):
             raise AnsibleError("failed to transfer file to %s: %s" % (out_path, to_native(err)))
 
     def fetch_file(self, in_path, out_path):
+        """Copy a file of the lab host to the machine."""
         super(Connection, self).fetch_file(in_path, out_path)
         display.vvv("FETCH %s TO %s" % (in_path, out_path), host=self._host())
         rc, out, err = self._run(["cat", in_path])
@@ -115,4 +119,5 @@ class Connection(ConnectionBase):
             f.write(out)
 
     def close(self):
+        """Nothing to close: every request is its own connection."""
         self._connected = False

@@ -30,6 +30,7 @@ class _ClientProcess:
             self.lines.append(line.rstrip("\n"))
 
     def stop(self):
+        """Close the script's stdin and wait for it and its output."""
         try:
             self.proc.stdin.close()
         except OSError:
@@ -45,6 +46,7 @@ class RequestLoop(_ClientProcess):
         super().__init__(cluster, REQUEST_LOOP, [cluster.url, interval, timeout, count, duration])
 
     def requests(self):
+        """The requests the loop reported so far (time, ok, server, error)."""
         out = []
         for line in list(self.lines):
             if not line.startswith("#"):
@@ -53,9 +55,11 @@ class RequestLoop(_ClientProcess):
         return out
 
     def wait_started(self, n=10, timeout=30):
+        """Wait until every stream is open."""
         wait_for(lambda: len(self.requests()) >= n, timeout, "the client request loop to start")
 
     def stop(self):
+        """Close the script's stdin and wait for it and its output."""
         super().stop()
         return self.requests()
 
@@ -73,6 +77,7 @@ class StreamClients(_ClientProcess):
         return [int(line.split()[4]) for line in list(self.lines) if line.startswith("# up ")]
 
     def stop(self):
+        """Close the script's stdin and wait for it and its output."""
         super().stop()
         for line in self.lines:
             if line.startswith("{"):

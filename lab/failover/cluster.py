@@ -42,6 +42,7 @@ class Cluster:
 
     @property
     def url(self):
+        """The service's URL as the client requests it."""
         vip, port = self.service
         return "http://%s:%d/" % ("[%s]" % vip if ":" in vip else vip, port)
 
@@ -150,6 +151,7 @@ class Probe:
             self.cond.notify_all()
 
     def call(self, op, **args):
+        """One request to the probe; its result (RuntimeError on error)."""
         with self.lock:
             self.ids += 1
             rid = self.ids
@@ -164,6 +166,7 @@ class Probe:
         return msg["result"]
 
     def take_events(self):
+        """The events streamed since the last call."""
         with self.cond:
             ev, self.events = self.events, []
         return ev
@@ -173,6 +176,7 @@ _probe = None
 
 
 def probe():
+    """The running probe in the lab kernel (started when first needed or after it ended)."""
     global _probe
     if _probe is None or _probe.proc.poll() is not None:
         _probe = Probe()
@@ -238,6 +242,7 @@ def steady(cluster, holder=None):
 
 
 def wait_steady(cluster, holder=None, timeout=60):
+    """Wait until steady() holds, and still a second later; RuntimeError with the directors' state otherwise."""
     try:
         wait_for(lambda: steady(cluster, holder), timeout,
                  "the steady state (VIPs only on %s, every real server in its IPVS table)"
@@ -260,10 +265,12 @@ class Sampler:
         self.cluster, self.events = cluster, []
 
     def start(self):
+        """Start sampling the VIP holders in the probe."""
         probe().take_events()
         probe().call("sample_start", vips=self.cluster.vips, directors=list(self.cluster.directors))
 
     def stop(self):
+        """Stop sampling; keep the transitions seen."""
         probe().call("sample_stop")
         self.events = [(e["t"], e["holders"]) for e in probe().take_events() if e["event"] == "holders"]
 

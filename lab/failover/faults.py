@@ -11,6 +11,7 @@ from lab.hosts import host_on
 
 
 def start_keepalived(host):
+    """Start keepalived in the host (after a stale pid file from a SIGKILL)."""
     # After a SIGKILL the pidfile is stale; Debian's init script refuses to start then.
     run(host, "service keepalived start || (rm -f /run/keepalived*.pid; service keepalived start)")
 
@@ -24,6 +25,7 @@ def restart_keepalived(host):
 
 
 def fault_kill(cluster):
+    """SIGKILL keepalived on the master."""
     # Signalled by the probe in the lab kernel: no process start between the
     # fault's timestamp and the kill (frozen first, then killed: see the probe).
     res = probe().call("kill", host=cluster.master, comm="keepalived")
@@ -33,36 +35,43 @@ def fault_kill(cluster):
 
 
 def restore_kill(cluster):
+    """Start keepalived on the master again."""
     # What a supervisor (systemd Restart=) does: SIGKILL left the VIPs and the
     # IPVS table on the old master, a restarted keepalived takes them over again.
     start_keepalived(cluster.master)
 
 
 def fault_poweroff(cluster):
+    """Power the master off."""
     lvslab("poweroff", cluster.master)
     return "lvslab poweroff %s" % cluster.master
 
 
 def restore_poweroff(cluster):
+    """Power the master on (keepalived starts at boot)."""
     lvslab("poweron", cluster.master)  # keepalived starts at boot; preempts unless nopreempt
 
 
 def fault_cut(cluster):
+    """Cut the master's link at the switch."""
     lvslab("cut", cluster.master, cluster.cut_interface)
     return "lvslab cut %s %s" % (cluster.master, cluster.cut_interface)
 
 
 def restore_cut(cluster):
+    """Mend the master's link."""
     lvslab("mend", cluster.master, cluster.cut_interface)
 
 
 def fault_rs_web(cluster):
+    """Stop the web server of the first real server."""
     rs = sorted(cluster.realservers)[0]
     run(rs, "service lvs-test-web stop")
     return "service lvs-test-web stop on %s" % rs
 
 
 def restore_rs_web(cluster):
+    """Start it again."""
     run(sorted(cluster.realservers)[0], "service lvs-test-web start")
 
 
@@ -70,6 +79,7 @@ RELOAD_WEIGHT = 7
 
 
 def fault_reload(cluster):
+    """Change a real server's weight in keepalived.conf and reload keepalived."""
     # A changed real server reaches keepalived as a reload (SIGHUP), as the
     # keepalived role's handler does it: the first real server's weight
     # changed in the master's keepalived.conf, restored by another reload.
@@ -80,6 +90,7 @@ def fault_reload(cluster):
 
 
 def restore_reload(cluster):
+    """Put the configuration back and reload."""
     run(cluster.master, "cp /run/keepalived.conf.before-reload-test /etc/keepalived/keepalived.conf && "
                         "service keepalived reload")
 
