@@ -1,9 +1,9 @@
 """What users read speaks of their cluster, not of the project's history.
 
 Module documentation (DOCUMENTATION, EXAMPLES, RETURN), filter documentation,
-role argument specs and READMEs, playbooks and the example inventories must not
-refer to the project's seeds or issues ("seed 001", "issue 6", "the seed
-recipes"), and no `version_added` may be later than the collection's version
+role argument specs and READMEs, playbooks, the example inventories, README.md and
+docs/*.md must not refer to the project's seeds or issues ("seed 001", "issue 6",
+"the seed recipes"), and no `version_added` may be later than the collection's version
 in galaxy.yml.
 """
 import ast
@@ -41,7 +41,7 @@ def user_texts():
         for name, text in module_docs(path).items():
             texts.append(("%s %s" % (os.path.relpath(path, REPO), name), text))
     patterns = ("plugins/filter/*.yml", "roles/*/meta/argument_specs.yml", "roles/*/README.md",
-                "playbooks/*.yml", "inventories/**/*")
+                "playbooks/*.yml", "inventories/**/*", "README.md", "docs/*.md")
     for pattern in patterns:
         for path in sorted(glob.glob(os.path.join(REPO, pattern), recursive=True)):
             if os.path.isfile(path):
@@ -69,7 +69,7 @@ def test_covers_every_kind_of_user_text():
     labels = " ".join(label for label, _ in TEXTS)
     for part in ("plugins/modules/ipvs_table.py EXAMPLES", "plugins/filter/cluster_model.yml",
                  "roles/keepalived/meta/argument_specs.yml", "roles/realserver_windows/README.md",
-                 "playbooks/site.yml", "inventories/lab-nat/group_vars/all.yml"):
+                 "playbooks/site.yml", "inventories/lab-nat/group_vars/all.yml", "docs/benchmarks.md"):
         assert part in labels
 
 
