@@ -214,7 +214,7 @@ def check_words(words):
 
 def check_lvslab(args):
     """The problems of `lab/bin/lvslab ARGS`: its subcommand, options, and the command it runs."""
-    subs, _ = lvslab_help()
+    subs = lvslab_help()[0]
     if not args:
         return []
     sub, rest = args[0], args[1:]
@@ -222,7 +222,7 @@ def check_lvslab(args):
         return [] if sub in ("-h", "--help") else ["lvslab: no option %s" % sub]
     if sub not in subs:
         return ["lvslab: no subcommand %s" % sub]
-    _, options = lvslab_help(sub)
+    options = lvslab_help(sub)[1]
     problems, inner = [], None
     if "--" in rest:
         inner = rest[rest.index("--") + 1:]
