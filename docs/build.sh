@@ -10,7 +10,8 @@
 # renders: one page per module, filter and role, and index.rst.
 # tests/unit/test_packaging.py regenerates it with `reference` and fails when
 # the committed pages differ. The HTML site is the Sphinx project that
-# `antsibull-docs sphinx-init` writes, built into .lab/docs/html.
+# `antsibull-docs sphinx-init` writes, with README.md and docs/*.md added,
+# built into .lab/docs/html.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${VENV:-$REPO/.venv}"
@@ -66,6 +67,117 @@ mkdir -p "$SITE/rst"
 chmod go-w "$SITE/rst"
 antsibull-docs --config-file "$SITE/antsibull-docs.cfg" collection --use-current \
   --squash-hierarchy --cleanup everything --dest-dir "$SITE/rst" lvs.cluster
+# README.md and docs/*.md on the site too: each page rendered to HTML by markdown-it-py (the
+# venv has it, through rich), in an RST page of its own, listed in the site's index.
+python - "$REPO" "$SITE/rst" <<'PY'
+"""Add README.md and the docs/*.md pages to the Sphinx site (arguments: REPO RST_DIR).
+
+Each Markdown page becomes RST_DIR/<name>.rst: its first heading as the RST title, the rest
+rendered to HTML by markdown-it-py (CommonMark with tables, already in the venv) inside a
+`raw:: html` block. Links between the pages point to their HTML pages, links to the generated
+reference to its pages, links to other files of the repository become plain text (the site
+has no copy of them). RST_DIR/index.rst gets a "Documentation" toctree with every page.
+"""
+import glob
+import html
+import os
+import re
+import sys
+
+from markdown_it import MarkdownIt
+
+# Reading order on the site; pages not listed follow in name order.
+ORDER = ["README.md", "docs/guide-dr.md", "docs/guide-nat.md", "docs/guide-tun.md",
+         "docs/operations.md", "docs/cluster-model.md", "docs/execution-environment.md",
+         "docs/lab.md", "docs/testing.md", "docs/benchmarks.md"]
+INDEX_ANCHOR = ".. _plugin_index_for_lvs.cluster:"
+
+
+def page_name(path):
+    """The site page name of a Markdown file (README.md -> readme, docs/lab.md -> lab)."""
+    return os.path.splitext(os.path.basename(path))[0].lower()
+
+
+def pages(repo):
+    """Repository-relative paths of every page, in reading order."""
+    found = ["README.md"] + sorted(os.path.relpath(p, repo) for p in glob.glob(os.path.join(repo, "docs", "*.md")))
+    return [p for p in ORDER if p in found] + [p for p in found if p not in ORDER]
+
+
+def slug(text):
+    """GitHub's anchor for a heading text (so links written for GitHub work on the site)."""
+    text = re.sub(r"<[^>]+>", "", html.unescape(text)).strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def rewrite_links(body, source, names, repo, rst_dir):
+    """Links to pages -> their .html; to the reference -> its page; to other repo files -> text."""
+    def link(match):
+        href, inner = html.unescape(match.group(1)), match.group(2)
+        if re.match(r"^[a-z]+:", href) or href.startswith("#"):
+            return match.group(0)
+        target, _, anchor = href.partition("#")
+        path = os.path.normpath(os.path.join(os.path.dirname(source), target))
+        anchor = "#" + anchor if anchor else ""
+        if path in names:
+            return '<a href="%s.html%s">%s</a>' % (names[path], anchor, inner)
+        if path.startswith("docs/reference/") and path.endswith(".rst"):
+            name = os.path.splitext(os.path.basename(path))[0]
+            if os.path.exists(os.path.join(rst_dir, name + ".rst")):
+                return '<a href="%s.html%s">%s</a>' % (name, anchor, inner)
+        return "%s (<code>%s</code>)" % (inner, html.escape(path)) if inner != html.escape(path) else inner
+    return re.sub(r'<a href="([^"]*)">(.*?)</a>', link, body, flags=re.S)
+
+
+def rst_title(text):
+    """A Markdown heading as an RST title: inline code as ``literal``."""
+    return re.sub(r"`([^`]+)`", r"``\1``", text.strip())
+
+
+def convert(repo, source, names, rst_dir):
+    """The RST page of one Markdown file."""
+    with open(os.path.join(repo, source), encoding="utf-8") as f:
+        text = f.read()
+    first = re.search(r"^# (.+)$", text, re.M)
+    title = rst_title(first.group(1)) if first else names[source]
+    if first:
+        text = text[:first.start()] + text[first.end():]
+    md = MarkdownIt("commonmark").enable("table")
+    body = md.render(text)
+    body = re.sub(r"<h([1-6])>(.*?)</h\1>",
+                  lambda m: '<h%s id="%s">%s</h%s>' % (m.group(1), slug(m.group(2)), m.group(2), m.group(1)), body)
+    body = body.replace("<table>", '<table class="docutils align-default">')
+    body = rewrite_links(body, source, names, repo, rst_dir)
+    out = [".. _doc_%s:" % names[source].replace("-", "_"), "", title, "=" * len(title), "",
+           ".. raw:: html", ""]
+    out += [("   " + line) if line else "" for line in body.splitlines()]
+    return "\n".join(out) + "\n"
+
+
+def main(repo, rst_dir):
+    """Write every page and add them to the site's index."""
+    sources = pages(repo)
+    names = {s: page_name(s) for s in sources}
+    for source in sources:
+        with open(os.path.join(rst_dir, names[source] + ".rst"), "w", encoding="utf-8") as f:
+            f.write(convert(repo, source, names, rst_dir))
+    index = os.path.join(rst_dir, "index.rst")
+    with open(index, encoding="utf-8") as f:
+        text = f.read()
+    if INDEX_ANCHOR not in text:
+        sys.exit("site_pages: %s has no %r to put the documentation before" % (index, INDEX_ANCHOR))
+    toc = ["Documentation", "-------------", "", ".. toctree::", "    :maxdepth: 1", ""]
+    toc += ["    %s" % names[s] for s in sources]
+    text = text.replace(INDEX_ANCHOR, "\n".join(toc) + "\n\n" + INDEX_ANCHOR, 1)
+    with open(index, "w", encoding="utf-8") as f:
+        f.write(text)
+    print("docs pages on the site: %s" % ", ".join(names[s] for s in sources))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
+PY
 sphinx-build -q -b html -c "$SITE" -w "$OUT/sphinx-warnings.log" "$SITE/rst" "$OUT/html" 2>"$OUT/sphinx.log" \
   || { cat "$OUT/sphinx.log" >&2; exit 1; }
 if grep -v -E "undefined label: '(common_return_values|ansible_configuration_settings)'" "$OUT/sphinx-warnings.log" \

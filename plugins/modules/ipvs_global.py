@@ -71,7 +71,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Timeouts as in seed 000 (ipvsadm --set 900 120 300)
+- name: Timeouts of 900 s for TCP, 120 s after FIN, 300 s for UDP (ipvsadm --set 900 120 300)
   lvs.cluster.ipvs_global:
     timeout_tcp: 900
     timeout_tcp_fin: 120

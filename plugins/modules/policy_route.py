@@ -104,7 +104,7 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: NAT real server answering through the director's LAN VIP (seed 001)
+- name: NAT real server answering through the director's LAN VIP
   lvs.cluster.policy_route:
     name: lvs_nat
     table_id: 100

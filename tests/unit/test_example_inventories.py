@@ -1,4 +1,5 @@
-"""The keepalived.conf of every example inventory: byte-identical to the render before the cluster model.
+"""The example inventories: each loads without a warning, and its keepalived.conf is byte-identical
+to the render before the cluster model.
 
 inventories/lab-dr, lab-nat, lab-tun and the smoke scenario's inventory
 (molecule/smoke/group_vars) are rendered by the real keepalived role
@@ -9,6 +10,7 @@ came later: its golden files are its first render, the one the ipv6 Molecule
 scenario ran with. Each render must pass
 keepalived -t (in a private network namespace, see test_keepalived_template).
 """
+import json
 import os
 import re
 import shutil
@@ -23,8 +25,6 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "keepalived")
 pytestmark = pytest.mark.skipif(not os.access(KEEPALIVED, os.X_OK), reason="keepalived is not installed")
 
-HOSTS = {"all": {"children": {"lvs_directors": {"hosts": {"dir1": {}, "dir2": {}}},
-                              "lvs_realservers_linux": {"hosts": {"rs1": {}, "rs2": {}}}}}}
 PLAY = """\
 - hosts: lvs_directors
   gather_facts: false
@@ -53,11 +53,9 @@ def smoke_inventory(tmp):
 
 
 def lab_inventory(tmp, name):
-    """A copy of inventories/<name> (group_vars, host_vars) with the lab's directors and real servers."""
+    """A copy of inventories/<name> as a user copies it: its hosts.yml, group_vars, host_vars."""
     inv = os.path.join(tmp, name)
     shutil.copytree(os.path.join(REPO, "inventories", name), inv)
-    with open(os.path.join(inv, "hosts.yml"), "w") as f:
-        yaml.safe_dump(HOSTS, f)
     return inv
 
 
@@ -106,3 +104,24 @@ def test_keepalived_t_accepts_the_render(renders, conf):
         pytest.skip("keepalived -t needs the private network namespace")
     p = keepalived_t(renders[conf])
     assert p.returncode == 0, p.stderr
+
+
+INVENTORIES = ("lab-dr", "lab-ipv6", "lab-nat", "lab-tun")
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_example_inventory_loads_without_warning(name):
+    """`ansible-inventory -i inventories/<name>` parses the folder (its hosts.yml) with no
+    Ansible warning, and puts the directors and real servers in the groups site.yml reads."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".lab", "collections"))
+    p = subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-inventory"), "-i",
+                        os.path.join("inventories", name), "--list"],
+                       capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert p.returncode == 0, p.stderr
+    warnings = [line for line in (p.stdout + p.stderr).splitlines() if "[WARNING]" in line or "Unable to parse" in line]
+    assert warnings == []
+    inv = json.loads(p.stdout)
+    assert inv["lvs_directors"]["hosts"] == ["dir1", "dir2"]
+    assert inv["lvs_realservers_linux"]["hosts"] == ["rs1", "rs2"]
+    assert "lvs_cluster" in inv["_meta"]["hostvars"]["dir1"]
