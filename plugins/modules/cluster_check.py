@@ -85,7 +85,7 @@ def main():
         if error:
             raise error
     except ClusterModelError as exc:
-        module.fail_json(msg=str(exc), field=exc.path, reason=exc.reason)
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=False, services=len(model.get("services") or []))
 
 
