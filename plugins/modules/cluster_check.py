@@ -34,7 +34,8 @@ options:
     elements: str
     default: []
 notes:
-  - Supports check mode. Runs where it is delegated; it reads nothing on that host.
+  - Supports check mode. An action plugin: it runs on the controller and contacts no host (the description,
+    which holds the VRRP password, is never sent to a host nor logged as module arguments).
 '''
 
 EXAMPLES = r'''
@@ -49,44 +50,27 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-services:
-  description: Number of services in the description.
-  returned: success
-  type: int
-  sample: 2
+msg:
+  description: Why the description was refused, starting with the field path.
+  returned: failure
+  type: str
+  sample: "lvs_cluster.vrrp: is required with 2 directors (dir1, dir2): without VRRP each of them would carry 192.0.2.100"
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import ClusterModelError, cluster_model
-
-
-def inventory_errors(model, directors, realserver_hosts, path="lvs_cluster"):
-    """The first rule of the inventory a canonical model breaks, as ClusterModelError (else None)."""
-    known = set(directors) | set(realserver_hosts)
-    for i, svc in enumerate(model.get("services") or []):
-        for j, rs in enumerate(svc.get("realservers") or []):
-            host = rs.get("host")
-            if host and host not in known:
-                return ClusterModelError("%s.services[%d].realservers[%d].host" % (path, i, j),
-                                         "%s is no host of the groups lvs_realservers_linux, lvs_realservers_windows "
-                                         "or lvs_directors: no role would configure it" % host)
-    return None
+from ansible_collections.lvs.cluster.plugins.module_utils.cluster_check import check
 
 
 def main():
+    """Only without the action plugin (which runs on the controller and never calls the module)."""
     module = AnsibleModule(argument_spec=dict(cluster=dict(type="raw", no_log=True),
                                               directors=dict(type="list", elements="str", default=[]),
                                               realserver_hosts=dict(type="list", elements="str", default=[])),
                            supports_check_mode=True)
-    p = module.params
-    try:
-        model = cluster_model(p["cluster"] or {}, directors=p["directors"])
-        error = inventory_errors(model, p["directors"], p["realserver_hosts"])
-        if error:
-            raise error
-    except ClusterModelError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, services=len(model.get("services") or []))
+    error = check(module.params["cluster"], module.params["directors"], module.params["realserver_hosts"])
+    if error:
+        module.fail_json(msg=error)
+    module.exit_json(changed=False)
 
 
 if __name__ == "__main__":

@@ -34,12 +34,13 @@ def host_state(lab):
     return dict((h, lab.out(h, cmd)) for h in ("dir1", "dir2", "rs1", "rs2"))
 
 
-def error_message(out):
-    """The message of the one failed task: the text after 'msg:' of the first 'fatal:' block."""
+def first_error(out):
+    """The first error line ansible-playbook prints, and the failed task's message; one task failed."""
     assert out.count("fatal:") == 1, out
+    first = [ln for ln in out.splitlines() if ln.startswith("[ERROR]")][0]
     block = out[out.index("fatal:"):]
-    line = [ln.strip() for ln in block.splitlines() if ln.strip().startswith("msg:")][0]
-    return line[len("msg:"):].strip().strip("'\"")
+    msg = [ln.strip() for ln in block.splitlines() if ln.strip().startswith("msg:")][0]
+    return first, msg[len("msg:"):].strip().strip("'\"")
 
 
 BAD = {"mode": "dr", "services": [
@@ -60,8 +61,10 @@ def test_an_invalid_description_fails_before_any_host_changes(lab, cluster, firs
     before = host_state(lab)
     rc, out = site(cluster, "invalid")
     assert rc != 0
-    assert error_message(out).startswith(first), out
-    assert "Origin" not in out and "filter plugin" not in out, out
+    line, msg = first_error(out)
+    # the first error line names the field ("[ERROR]: Task failed: Action failed: lvs_cluster.vrrp: ...")
+    assert line.split("failed: ")[-1].startswith(first) and msg.startswith(first), out
+    assert "Origin: <unknown>" not in out and "filter plugin" not in out, out
     recap = out.split("PLAY RECAP", 1)[1]
     assert "localhost" in recap and not any(h in recap for h in ("dir1", "dir2", "rs1", "rs2")), recap
     assert host_state(lab) == before

@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import ClusterModelError, cluster_model
-from ansible_collections.lvs.cluster.plugins.modules.cluster_check import inventory_errors
+from ansible_collections.lvs.cluster.plugins.module_utils.cluster_check import inventory_errors
 
 CLUSTER = {"mode": "dr", "services": [{"vip": "192.0.2.100", "port": 80, "realservers": [
     {"host": "rs1", "address": "192.0.2.21"}, {"host": "rs9", "address": "192.0.2.29"}]}]}
