@@ -34,8 +34,9 @@ options:
     elements: str
     default: []
 notes:
-  - Supports check mode. An action plugin: it runs on the controller and contacts no host (the description,
-    which holds the VRRP password, is never sent to a host nor logged as module arguments).
+  - Supports check mode.
+  - An action plugin, run on the controller; it contacts no host (the description, which holds the VRRP
+    password, is never sent to a host nor logged as module arguments).
 '''
 
 EXAMPLES = r'''
