@@ -26,7 +26,10 @@ def test_lock_without_root_says_use_become(tmp_path, monkeypatch):
     lock_dir = tmp_path / "locks"
     lock_dir.mkdir(mode=0o500)
     monkeypatch.setattr(locking, "is_privileged", lambda: False)
-    monkeypatch.setattr(locking.os, "open", lambda *a: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    def refused(*args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(locking.os, "open", refused)
     with pytest.raises(Failed) as e:
         with locking.host_lock(FakeModule(), "host", lock_dir=str(lock_dir)):
             pass
