@@ -26,6 +26,7 @@ def test_lock_without_root_says_use_become(tmp_path, monkeypatch):
     lock_dir = tmp_path / "locks"
     lock_dir.mkdir(mode=0o500)
     monkeypatch.setattr(locking, "is_privileged", lambda: False)
+
     def refused(*args):
         raise PermissionError(13, "Permission denied")
 
