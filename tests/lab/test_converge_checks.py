@@ -30,7 +30,7 @@ def site(cluster, name):
 def host_state(lab):
     """What a converge would change on every cluster host: addresses, sysctls, the lvs-cluster files."""
     cmd = ("ip -o addr; sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce; "
-           "ls /etc/lvs-cluster /etc/sysctl.d 2>&1; cat /etc/modules-load.d/lvs-cluster.conf 2>&1")
+           "ls /etc/lvs-cluster /etc/sysctl.d 2>&1; cat /etc/modules-load.d/lvs-cluster.conf 2>&1; true")
     return dict((h, lab.out(h, cmd)) for h in ("dir1", "dir2", "rs1", "rs2"))
 
 
