@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
+from ansible_collections.lvs.cluster.plugins.module_utils import locking
 
 # Options naming a virtual service, shared by ipvs_service, ipvs_dest and ipvs_table.
 SERVICE_KEY_OPTIONS = dict(
@@ -50,6 +51,9 @@ def service_spec(params):
 
 def connect(module):
     """An IPVS netlink session, loading ip_vs when the kernel lacks it."""
+    if not locking.is_privileged():
+        # the kernel answers EPERM to every IPVS request of an unprivileged user
+        locking.fail_needs_root(module, "IPVS netlink requests need CAP_NET_ADMIN")
     try:
         return ipvs_netlink.IPVS()
     except ipvs_netlink.IPVSError:

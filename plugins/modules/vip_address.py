@@ -34,6 +34,9 @@ description:
     C(update-rc.d) (runlevel S, after C($network)) and the systemd unit C(lvs-cluster-net.service)
     (oneshot, enabled in C(multi-user.target)). The hook is removed with the last state file."
   - Inputs are validated before anything changes; a bad address fails naming it.
+  - "An address the host already has is left as it is: a VIP that is on the device with another prefix, or a
+    subnet address of another device (a NAT director whose public address is the VIP), is neither rewritten
+    nor added nor managed by the task (returned as RV(kept))."
 author: lvs.cluster developers (!UNKNOWN)
 requirements:
   - pyroute2 (0.7 or later)
@@ -116,6 +119,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+kept:
+  description: Addresses the host already had that are VIPs of the task, left as they are (not managed).
+  returned: state is present
+  type: list
+  elements: str
+  sample: ["203.0.113.11/24"]
 addresses:
   description: The addresses on the device after the task (or as they would be in check mode).
   returned: always
@@ -175,8 +184,10 @@ def main():
             except model.ValidationError as exc:
                 module.fail_json(msg=str(exc), **result)
             before = routing.kernel_addresses(ipr, idx) if idx is not None else []
-            pl = model.plan(req, dtype, idx is not None, before, old_state)
-            result.update(added=pl["add"], removed=pl["delete"], addresses=pl["after"])
+            others = ["%s/%d" % (a.get_attr("IFA_LOCAL") or a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                      for a in ipr.get_addr() if a["index"] != idx] if req["state"] == "present" else []
+            pl = model.plan(req, dtype, idx is not None, before, old_state, others)
+            result.update(added=pl["add"], removed=pl["delete"], addresses=pl["after"], kept=pl["kept"])
             todo = routing.vip_steps(module, ipr, req, dtype, pl, {"idx": idx})
             todo.append(stepslib.Step("write %s" % spath, lambda: persist.sync_state(module, "vip", dev, pl["data"]),
                                       lambda: persist.restore_file(spath, old_text)))

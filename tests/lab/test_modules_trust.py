@@ -191,6 +191,8 @@ def test_rolling_maintenance_playbook_keeps_gue_and_thresholds(lab, tmp_path):
     cluster = {"lvs_cluster": {"mode": "tun", "services": [{
         "name": "web", "vip": "192.0.2.101", "protocol": "tcp", "port": 80, "scheduler": "wrr",
         "realservers": [{"host": "rs2", "address": "192.0.2.22", "port": 80, "weight": 100}]}]},
+        # the directors' tables are set by hand above: no director carries the VIP (lvs.cluster.check_cluster)
+        "lvs_director_cluster_directors": [],
         "lvs_maintenance_hosts": "rs2",
         "lvs_maintenance_tasks": os.path.join(repo, "tests", "lab", "playbooks", "record_drained_table.yml")}
     vars_file = tmp_path / "vars.json"

@@ -84,7 +84,9 @@ def test_plan_absent_removes_created_dummy_once_empty():
 
 
 def test_plan_replaces_a_prefix_change():
-    pl = vip.plan(req(address=["192.0.2.1/32"], interface="eth0"), "existing", True, ["192.0.2.1/24"], {})
+    # of a VIP the task manages; an address the host had is kept (test_vip_existing_address.py)
+    old = {"addresses": [{"address": "192.0.2.1/24"}]}
+    pl = vip.plan(req(address=["192.0.2.1/32"], interface="eth0"), "existing", True, ["192.0.2.1/24"], old)
     assert pl["add"] == ["192.0.2.1/32"] and pl["delete"] == ["192.0.2.1/24"]
 
 

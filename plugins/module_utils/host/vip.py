@@ -121,14 +121,36 @@ def same_ip(a, b):
     return a.split("/")[0] == b.split("/")[0]
 
 
-def plan(req, dtype, exists, kernel_addrs, old_state):
-    """What to change: dict(create, add, delete, remove_device, managed).
+def existing_addresses(want, kernel_addrs, old, other_addrs=()):
+    """The VIPs the host already has as an address of its own, which the task leaves as they are:
+    on the device with another prefix, or a subnet address of another device (a NAT director whose
+    public address is the VIP: rewriting 203.0.113.11/24 to /32 would drop its subnet route).
+    An address the task manages (its state file) is not one of them."""
+    managed_ips = set(a["address"].split("/")[0] for a in old)
+    kept = []
+    for v in want:
+        ip = v["address"].split("/")[0]
+        if ip in managed_ips:
+            continue
+        on_dev = [k for k in kernel_addrs if same_ip(k, v["address"]) and k != v["address"]]
+        elsewhere = [k for k in other_addrs if same_ip(k, v["address"]) and k.split("/")[1] not in ("32", "128")]
+        if on_dev or elsewhere:
+            kept.append((on_dev + elsewhere)[0])
+    return kept
 
-    kernel_addrs: 'ip/prefix' strings on the device now. managed: the VIP
-    entries the state file holds after the task."""
+
+def plan(req, dtype, exists, kernel_addrs, old_state, other_addrs=()):
+    """What to change: dict(create, add, delete, remove_device, managed, kept).
+
+    kernel_addrs: 'ip/prefix' strings on the device now; other_addrs: those on the host's other
+    devices. managed: the VIP entries the state file holds after the task. kept: addresses the
+    host had that are VIPs too, left as they are (existing_addresses)."""
     old = list((old_state or {}).get("addresses", []))
     want = req["vips"]
+    kept = []
     if req["state"] == "present":
+        kept = existing_addresses(want, kernel_addrs, old, other_addrs)
+        want = [v for v in want if not any(same_ip(k, v["address"]) for k in kept)]
         by_ip = dict((v["address"].split("/")[0], v) for v in want)
         managed = []
         for a in old:
@@ -157,5 +179,5 @@ def plan(req, dtype, exists, kernel_addrs, old_state):
         data = {"interface": req["interface"], "type": dtype, "created": created, "addresses": managed}
     after = [] if remove_device else [a for a in kernel_addrs if a not in delete] + add
     return {"create": create, "add": add, "delete": delete, "remove_device": remove_device,
-            "managed": managed, "created": created, "data": data, "after": after,
+            "managed": managed, "created": created, "data": data, "after": after, "kept": kept,
             "kernel_change": bool(create or add or delete or remove_device)}
