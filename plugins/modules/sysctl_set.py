@@ -14,7 +14,7 @@ description:
   - Loads kernel modules (O(modules)) and then sets sysctls (O(settings), O(interface_settings)) in one
     module run, and writes them to files the task owns for boot (O(file), O(modules_file)).
   - "One run per host instead of one per setting: on a director the IPVS settings, forwarding and the
-    ICMP redirects of its interfaces are one task (issue 25, a converge with nothing to change)."
+    ICMP redirects of its interfaces are one task."
   - Names are checked before anything changes, in the dotted form (C(net.ipv4.vs.expire_nodest_conn)) or the
     slash form that device names with a dot need (C(net/ipv4/conf/eth0.100/send_redirects)); a name that is
     not a sysctl of the running kernel fails the task (after the modules are loaded) and changes nothing.

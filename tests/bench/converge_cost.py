@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Lab-kernel CPU of converging the DR example cluster (issue 25), per task.
+"""Lab-kernel CPU of converging the DR example cluster per task.
 
 Run under the lab: lvslab run -v -t lab/topologies/dr.yml -- python tests/bench/converge_cost.py
 It runs lvs.cluster.site on inventories/lab-dr twice (first converge, then a converge with
-nothing to change) and prints, for each, the lab-kernel CPU seconds (lvslab.kernel_cpu_seconds,
+nothing to change) and prints, for each, the lab-kernel CPU seconds (kernel_cpu_seconds,
 read on the machine: it does not grow when another lab shares the cores), the wall time, the
 recap, and the tasks that cost most (the callback tests/bench/callback_plugins/kernel_cpu.py).
 """
@@ -16,8 +16,7 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(BENCH))
-sys.path.insert(0, os.path.join(REPO, "lab"))
-import lvslab  # noqa: E402
+from lab.machine import kernel_cpu_seconds  # the lab run puts the repository on PYTHONPATH
 
 TOP = int(os.environ.get("TOP", "25"))
 
@@ -28,9 +27,9 @@ def converge(label):
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"))
     argv = ["ansible-playbook", "-i", os.environ["LVSLAB_INVENTORY"], "-i", os.path.join(REPO, "inventories", "lab-dr"),
             os.path.join(REPO, "playbooks", "site.yml")] + sys.argv[1:]
-    cpu0, t0 = lvslab.kernel_cpu_seconds(), time.time()
+    cpu0, t0 = kernel_cpu_seconds(), time.time()
     p = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    wall, cpu = time.time() - t0, lvslab.kernel_cpu_seconds() - cpu0
+    wall, cpu = time.time() - t0, kernel_cpu_seconds() - cpu0
     if p.returncode != 0:
         print(p.stdout[-5000:], p.stderr[-2000:])
         raise SystemExit("%s converge failed (exit %d)" % (label, p.returncode))

@@ -1,17 +1,15 @@
 """Lab-kernel CPU seconds per task (tests/bench/converge_cost.py): an aggregate callback.
 
-At each task start (and at the end) it reads lvslab.kernel_cpu_seconds() on the machine
+At each task start (and at the end) it reads kernel_cpu_seconds() on the machine
 and charges the difference to the task that ran before; the table is written as JSON to
 $KERNEL_CPU_OUT.
 """
 import json
 import os
-import sys
 
 from ansible.plugins.callback import CallbackBase
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "lab"))
-import lvslab  # noqa: E402
+from lab.machine import kernel_cpu_seconds  # PYTHONPATH of the lab run
 
 DOCUMENTATION = """
 name: kernel_cpu
@@ -33,10 +31,10 @@ class CallbackModule(CallbackBase):
         self.rows = []
         self.current = None
         self.play = ""
-        self.last = lvslab.kernel_cpu_seconds()
+        self.last = kernel_cpu_seconds()
 
     def _charge(self, label):
-        now = lvslab.kernel_cpu_seconds()
+        now = kernel_cpu_seconds()
         if self.current is not None and now is not None and self.last is not None:
             self.rows.append([self.current, round(now - self.last, 2)])
         self.last, self.current = now, label
