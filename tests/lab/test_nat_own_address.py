@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import yaml
-from lvslab_testinfra import wait_for  # lab/ is on sys.path (conftest.py)
+from lab.testinfra_backend import wait_for
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VIP = "192.0.2.11"  # dir1's eth0 address (192.0.2.11/24)
