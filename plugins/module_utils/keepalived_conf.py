@@ -352,6 +352,11 @@ def _instance(lines, i, path, host, priority, peer_priorities, state_override, p
         lines.append("    version %d" % i["version"])
     auth = i.get("authentication")
     if auth is not None:
+        size = len(auth["pass"].encode("utf-8"))
+        if size > 8:
+            # keepalived cuts auth_pass to 8 bytes (not characters): the peers would not agree
+            raise ClusterModelError(path + ".authentication.pass", "is %d bytes long in UTF-8; keepalived keeps "
+                                    "only the first 8 bytes of auth_pass" % size)
         lines.path = path + ".authentication.pass"
         lines.extend(["    authentication {", "        auth_type " + auth["type"],
                       "        auth_pass " + auth["pass"], "    }"])
