@@ -18,9 +18,9 @@ description:
     Debian 12's 2.2.7 is), the signal C(keepalived --signum=JSON) names makes keepalived write
     C(keepalived.json) in its C(TMPDIR); otherwise the signal C(keepalived --signum=DATA) names makes it
     write the text dump C(keepalived.data), whose VRRP section is read. Signal numbers are asked from
-    keepalived, never assumed: a signal keepalived does not handle would end it.
+    keepalived, never assumed (a signal keepalived does not handle would end it).
   - The dumps are read only from a directory that root owns and no other user can write (the role
-    lvs.cluster.keepalived gives keepalived such a C(TMPDIR)): in C(/tmp) a local user could put a
+    lvs.cluster.keepalived gives keepalived such a C(TMPDIR)); in C(/tmp) a local user could put a
     directory, a FIFO or a forged dump at the fixed path. They are opened without following a symlink,
     must be regular files owned by root, and a FIFO cannot block the read.
   - Both dumps also hold the VRRP authentication password in clear; the module returns only the fields
