@@ -39,7 +39,7 @@ cat > /run/k.conf
 ip link set lo up
 for i in "$@"; do ip link add name "$i" type veth peer name "p$i" && ip link set dev "$i" up; done
 set +e
-sh "$VALIDATE" keepalived /run/k.conf > /run/t.out 2>&1; echo "config-test rc=$?"; cat /run/t.out
+printf '%s' "$VALIDATE_SH" > /run/validate; sh /run/validate keepalived /run/k.conf > /run/t.out 2>&1; echo "config-test rc=$?"; cat /run/t.out
 echo "== dump"
 keepalived -P -n -l -D -d -f /run/k.conf -p /run/k.pid -r /run/v.pid -c /run/c.pid > /run/d.out 2>&1 &
 n=0; until grep -q -- '------< Interfaces >------' /run/d.out || [ $n -ge 200 ]; do sleep 0.05; n=$((n+1)); done
@@ -48,8 +48,10 @@ cut -c27- /run/d.out
 """
 
 # the role's own keepalived -t wrapper (keepalived 2.2.7's script_user bug)
-VALIDATE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "keepalived", "files",
-                        "keepalived-validate-config")
+# (its text: a checkout under /tmp is hidden by the namespace's own /tmp)
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "roles", "keepalived", "files",
+                       "keepalived-validate-config"), encoding="utf-8") as _f:
+    VALIDATE_SH = _f.read()
 STATS = {"written": 0, "refused": 0}
 # Letters and the characters keepalived's reader treats specially ($ ~ @ ' and multibyte text).
 TEXT = st.text(alphabet="abcXYZ019_-.:/()$~@'%+=,\u00e9\u20ac", min_size=1, max_size=12)
@@ -62,7 +64,7 @@ def keepalived_reads(text, interfaces):
     """keepalived's config-test output and its --dump-conf of text, run in private namespaces."""
     p = subprocess.run(["unshare", "-m", "-n", "-p", "-f", "--mount-proc", "--propagation", "private",
                         "sh", "-c", RUN, "sh"] + interfaces,
-                       input=text, capture_output=True, text=True, timeout=60, env=dict(os.environ, VALIDATE=VALIDATE))
+                       input=text, capture_output=True, text=True, timeout=60, env=dict(os.environ, VALIDATE_SH=VALIDATE_SH))
     out = p.stdout + p.stderr
     test, _sep, dump = out.partition("== dump\n")
     return test, dump
