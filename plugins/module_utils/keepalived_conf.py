@@ -89,15 +89,15 @@ def _read_back(path, line):
         raise ClusterModelError(path, "makes a keepalived.conf line of %d bytes (UTF-8), and keepalived reads at "
                                 "most %d bytes a line: it would read the rest as a line of its own"
                                 % (size, MAX_LINE_BYTES))
-    if line.lstrip(" ").startswith(("#", "!")):
+    if line.lstrip(" \t").startswith(("#", "!")):
         return  # a comment: keepalived drops it before it expands anything
     found = _DEFINITION.search(line)
     if found:
         raise ClusterModelError(path, "must not contain %r: keepalived would replace it by the value of a "
                                 "definition (e.g. $_RANDOM, $_HASH)" % line[found.start():found.start() + 2])
-    if _LINE_START.match(line.lstrip(" ")):
+    if _LINE_START.match(line.lstrip(" \t")):
         raise ClusterModelError(path, "must not start with %r: keepalived would read the line as a ~SEQ/~LST "
-                                "loop, a line for another config id (@) or an include" % line.lstrip(" ")[:8])
+                                "loop, a line for another config id (@) or an include" % line.lstrip(" \t")[:8])
 
 
 def _raw_segments(path, line):

@@ -149,7 +149,9 @@ def expected_lines(kw):
     lines.append("   Master state transition script = %s, uid:gid 0:0"
                  % script_words(kw["sync_groups"][0]["notify_master"]))
     s = kw["vrrp_scripts"][0]
-    lines.append("     %s weight %d" % (s["name"], s["weight"]))
+    lines += ["     %s weight %d" % (s["name"], s["weight"]), " VRRP Script = " + s["name"],
+              "   Command = " + script_words(s["script"]), "   Interval = %d sec" % s["interval"],
+              "   Weight = %d" % s["weight"], "   Rise = %d" % s["rise"], "   Fall = %d" % s["fall"]]
     return lines
 
 
