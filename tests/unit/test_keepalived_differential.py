@@ -92,7 +92,13 @@ def descriptions(draw):
                                                                       min_size=1, max_size=8))},
              "preempt_delay": draw(st.integers(0, 1000)), "track_interfaces": [ifaces[1]],
              "notify_backup": notify[1], "notify_fault": notify[2], "notify_stop": notify[3], "notify": notify[4],
-             "vips": ["192.0.2.%d/32" % draw(st.integers(1, 254))]},
+             "vips": ["192.0.2.%d/32" % draw(st.integers(1, 127)),
+                      {"address": "192.0.2.%d/24" % draw(st.integers(128, 254)), "dev": ifaces[1],
+                       "scope": draw(st.sampled_from(["global", "link", "host"])),
+                       "label": ifaces[1] + ":" + draw(st.from_regex(r"[a-z0-9]{1,5}", fullmatch=True))}],
+             "unicast_src_ip": "198.51.100.%d" % draw(st.integers(1, 127)),
+             "unicast_peers": ["198.51.100.%d" % draw(st.integers(128, 254))],
+             "garp_master_delay": draw(st.integers(0, 1000)), "garp_master_refresh": draw(st.integers(1, 1000))},
             {"name": inst2, "interface": ifaces[1], "virtual_router_id": 1, "priority": 100,
              "vips": ["198.51.100.%d/32" % draw(st.integers(1, 254))]},
             {"name": inst3, "interface": ifaces[1], "virtual_router_id": 2, "priority": 100,
@@ -141,6 +147,12 @@ def expected_lines(kw):
               "     %s weight 0" % i["track_interfaces"][0],
               " VRRP Sync Group = %s," % kw["sync_groups"][0]["name"]]  # then its state
     lines += ["     " + member for member in kw["sync_groups"][0]["group"]]
+    v = i["vips"][1]
+    lines += ["     %s dev %s scope %s label %s" % (v["address"], v["dev"], v["scope"], v["label"]),
+              "   Using src_ip = %s (from configuration)" % i["unicast_src_ip"],
+              "     %s min_ttl 0 max_ttl 255" % i["unicast_peers"][0],
+              "   Gratuitous ARP delay = %d" % i["garp_master_delay"],
+              "   Gratuitous ARP refresh = %d" % i["garp_master_refresh"]]
     if i["preempt_delay"]:
         lines.append("   Preempt delay = %d secs" % i["preempt_delay"])
     for label, key in (("Backup", "notify_backup"), ("Fault", "notify_fault"), ("Stop", "notify_stop"),
