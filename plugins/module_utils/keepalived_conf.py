@@ -8,6 +8,15 @@ defaults applied) and every value is written through cluster_model's conf_*
 functions: a value that would add, cut or break a keepalived line is rejected
 with its path, and nothing is rendered. The role's template only prints the
 result.
+
+Every line written is then read the way keepalived 2.2's reader (lib/parser.c:
+read_line, decomment, replace_param, check_include) reads it, and refused naming
+the field when keepalived would read anything but the value: a line longer than
+keepalived's 1023-byte read (fgets into MAXBUF), a ``$NAME`` / ``${NAME}`` it would
+replace by a definition (``$_RANDOM``, ``$_HASH`` = '#', ``$_BANG`` = '!', ...), a line
+starting with ``~`` (``~SEQ``/``~LST`` loops), ``@`` (a line for another config id) or
+``include``. Raw lines (``extra``, keepalived_extra_config) are tokenized like
+keepalived does: their braces may not leave the block they are written in.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -41,11 +50,101 @@ GLOBAL_LEGACY = {
 }
 KEYWORD = r"[a-z][a-z0-9_]*"
 
+# keepalived reads a line with fgets() into a MAXBUF (1024-byte) buffer: 1023 bytes, and the
+# rest of a longer line is read as a line of its own (lib/parser.c read_line).
+MAX_LINE_BYTES = 1023
+# '$' followed by a letter, '_' or '{' may name a definition (keepalived's own: _PWD,
+# _INSTANCE, _RANDOM, _HASH, _BANG): replace_param() would put its value in place. A byte
+# beyond ASCII may be a letter to isalpha() in some locale: refused after '$' as well.
+_DEFINITION = re.compile(r"\$(?=[A-Za-z_{]|[^\x00-\x7f])")
+# A line starting with one of these is no value to keepalived: "~SEQ(...)"/"~LST(...)" loop
+# over the following line, "@id" keeps a line only for that config id, "include" reads files.
+_LINE_START = re.compile(r"[~@]|include(\s|[rmwba]\s)")
+
+
+class _Lines(list):
+    """keepalived.conf lines, each checked as keepalived's reader reads it; ``path`` names the
+    field of the line being written (set by add)."""
+
+    path = "keepalived.conf"
+
+    def add(self, path, text):
+        """Append one line written for the field ``path``."""
+        self.path = path
+        self.append(text)
+
+    def append(self, text):
+        _read_back(self.path, text)
+        list.append(self, text)
+
+    def extend(self, texts):
+        for text in texts:
+            self.append(text)
+
+
+def _read_back(path, line):
+    """Refuse a line keepalived would not read back as written (see the module's docstring)."""
+    size = len(line.encode("utf-8"))
+    if size > MAX_LINE_BYTES:
+        raise ClusterModelError(path, "makes a keepalived.conf line of %d bytes (UTF-8), and keepalived reads at "
+                                "most %d bytes a line: it would read the rest as a line of its own"
+                                % (size, MAX_LINE_BYTES))
+    if line.lstrip(" \t").startswith(("#", "!")):
+        return  # a comment: keepalived drops it before it expands anything
+    found = _DEFINITION.search(line)
+    if found:
+        raise ClusterModelError(path, "must not contain %r: keepalived would replace it by the value of a "
+                                "definition (e.g. $_RANDOM, $_HASH)" % line[found.start():found.start() + 2])
+    if _LINE_START.match(line.lstrip(" \t")):
+        raise ClusterModelError(path, "must not start with %r: keepalived would read the line as a ~SEQ/~LST "
+                                "loop, a line for another config id (@) or an include" % line.lstrip(" \t")[:8])
+
+
+def _raw_segments(path, line):
+    """A raw line the way keepalived reads it: comment removed (outside double quotes) and
+    split at each brace outside quotes; returns the pieces ("{", "}" or text)."""
+    if re.search(r"[\x00-\x1f\x7f\\]", line):
+        raise ClusterModelError(path, "must not contain a control character or '\\' (keepalived's escape and "
+                                "line continuation)")
+    out, word, quote = [], "", False
+    for char in line:
+        if char == '"':
+            quote = not quote
+        elif not quote and char in "#!":
+            break
+        elif not quote and char in "{}":
+            out += [word, char]
+            word = ""
+            continue
+        word += char
+    if quote:
+        raise ClusterModelError(path, "has an unterminated '\"'")
+    out.append(word)
+    return [piece.strip() for piece in out if piece.strip()]
+
+
+def _raw_lines(path, lines, depth=0, start=0):
+    """Raw keepalived text (``extra`` lines, keepalived_extra_config): each line as keepalived
+    tokenizes it must not close a block it did not open (a balanced '} x {' would leave the
+    block it is written in and open one at the top), start a ~SEQ/@/include line nor use a
+    definition. Returns the depth left open."""
+    for i, line in enumerate(lines):
+        lpath = path(start + i)
+        for piece in _raw_segments(lpath, line):
+            depth += {"{": 1, "}": -1}.get(piece, 0)
+            if depth < 0:
+                raise ClusterModelError(lpath, "closes a block it did not open")
+            if piece not in "{}":
+                _read_back(lpath, piece)
+        _read_back(lpath, line)
+    return depth
+
 
 def _kv(lines, path, key, value, indent):
     """One 'keyword value' line: true -> bare keyword, false/none -> nothing, mapping -> its values,
     list -> a block."""
     key = conf_word(path, key, KEYWORD, "a keepalived keyword")
+    lines.path = path
     if value is True:
         lines.append(indent + key)
     elif value is False or value is None:
@@ -55,7 +154,8 @@ def _kv(lines, path, key, value, indent):
     elif isinstance(value, (list, tuple)):
         lines.append("%s%s {" % (indent, key))
         for i, item in enumerate(value):
-            lines.append("%s    %s" % (indent, _value("%s[%d]" % (path, i), item)))
+            ipath = "%s[%d]" % (path, i)
+            lines.add(ipath, "%s    %s" % (indent, _value(ipath, item)))
         lines.append(indent + "}")
     else:
         lines.append("%s%s %s" % (indent, key, _value(path, value)))
@@ -72,12 +172,17 @@ def _value(path, value):
 
 def _quoted(lines, path, key, value, indent):
     if value is not None:
-        lines.append('%s%s "%s"' % (indent, key, conf_string(path, value)))
+        lines.add(path, '%s%s "%s"' % (indent, key, conf_string(path, value)))
 
 
-def _extra(lines, block, indent):
-    for line in block.get("extra") or []:
-        lines.append(indent + line)
+def _extra(lines, block, indent, path):
+    """The block's raw lines: each must leave every block it opens closed again."""
+    extra = block.get("extra") or []
+    left = _raw_lines(lambda i: "%s.extra[%d]" % (path, i), extra)
+    if left:
+        raise ClusterModelError(path + ".extra", "leaves %d block(s) open" % left)
+    for i, line in enumerate(extra):
+        lines.add("%s.extra[%d]" % (path, i), indent + line)
 
 
 def _tracked(lines, path, key, items, indent):
@@ -89,10 +194,11 @@ def _tracked(lines, path, key, items, indent):
         if isinstance(item, Mapping):
             entry = validate(item, {"name": dict(type="word", required=True),
                                     "weight": dict(type="int", min=-254, max=254)}, ipath)
+            lines.path = ipath + ".name"
             lines.append("%s    %s%s" % (indent, entry["name"], "" if entry.get("weight") is None
                                          else " weight %d" % entry["weight"]))
         else:
-            lines.append("%s    %s" % (indent, conf_word(ipath, item)))
+            lines.add(ipath, "%s    %s" % (indent, conf_word(ipath, item)))
     lines.append(indent + "}")
 
 
@@ -129,15 +235,19 @@ def _global_defs(lines, defs, path):
         if key == "notification_email":
             lines.append("    notification_email {")
             for i, addr in enumerate(value if isinstance(value, (list, tuple)) else [value]):
-                lines.append("        " + conf_word("%s[%d]" % (kpath, i), addr, r"[^@\s]+@[^@\s]+", "a mail address"))
+                apath = "%s[%d]" % (kpath, i)
+                lines.add(apath, "        " + conf_word(apath, addr, r"[^@\s]+@[^@\s]+", "a mail address"))
             lines.append("    }")
         elif key == "lvs_sync_daemon" and isinstance(value, Mapping):
             d = validate(value, SYNC_DAEMON_SPEC, kpath)
+            for k in ("interface", "instance"):
+                _read_back("%s.%s" % (kpath, k), d[k])
+            lines.path = kpath
             lines.append("    lvs_sync_daemon %s %s%s" % (d["interface"], d["instance"], "".join(
                 " %s %s" % (k, d[k]) for k in ("id", "maxlen", "port", "ttl", "group") if d.get(k) is not None)))
         elif key == "extra":
-            for i, line in enumerate(_list(value, kpath)):
-                lines.append("    " + conf_line("%s[%d]" % (kpath, i), line))
+            extra = [conf_line("%s[%d]" % (kpath, i), line) for i, line in enumerate(_list(value, kpath))]
+            _extra(lines, {"extra": extra}, "    ", path)
         else:
             _kv(lines, kpath, key, value, "    ")
     lines.append("}")
@@ -146,20 +256,20 @@ def _global_defs(lines, defs, path):
 def _vrrp_script(lines, raw, path):
     s = validate(raw, VRRP_SCRIPT_SPEC, path)
     lines.append("")
-    lines.append("vrrp_script %s {" % s["name"])
-    lines.append('    script "%s"' % s["script"])
+    lines.add(path + ".name", "vrrp_script %s {" % s["name"])
+    lines.add(path + ".script", '    script "%s"' % s["script"])
     for key, value in s.items():
         if key not in ("name", "script", "extra"):
             _kv(lines, "%s.%s" % (path, key), key, value, "    ")
-    _extra(lines, s, "    ")
+    _extra(lines, s, "    ", path)
     lines.append("}")
 
 
 def _track_file(lines, raw, path):
     t = validate(raw, TRACK_FILE_SPEC, path)
     lines.append("")
-    lines.append("vrrp_track_file %s {" % t["name"])
-    lines.append('    file "%s"' % t["file"])
+    lines.add(path + ".name", "vrrp_track_file %s {" % t["name"])
+    lines.add(path + ".file", '    file "%s"' % t["file"])
     if t.get("weight") is not None:
         lines.append("    weight %d" % t["weight"])
     init = t.get("init_file")
@@ -173,10 +283,10 @@ def _track_file(lines, raw, path):
 def _sync_group(lines, raw, path):
     g = validate(raw, SYNC_GROUP_SPEC, path)
     lines.append("")
-    lines.append("vrrp_sync_group %s {" % g["name"])
+    lines.add(path + ".name", "vrrp_sync_group %s {" % g["name"])
     lines.append("    group {")
-    for member in g["group"]:
-        lines.append("        " + member)
+    for m, member in enumerate(g["group"]):
+        lines.add("%s.group[%d]" % (path, m), "        " + member)
     lines.append("    }")
     for key in NOTIFY_KEYS:
         _quoted(lines, "%s.%s" % (path, key), key, g.get(key), "    ")
@@ -184,7 +294,7 @@ def _sync_group(lines, raw, path):
         lines.append("    smtp_alert")
     _tracked(lines, path + ".track_interfaces", "track_interface", g.get("track_interfaces"), "    ")
     _tracked(lines, path + ".track_scripts", "track_script", g.get("track_scripts"), "    ")
-    _extra(lines, g, "    ")
+    _extra(lines, g, "    ", path)
     lines.append("}")
 
 
@@ -232,9 +342,9 @@ def _instance(lines, i, path, host, priority, peer_priorities, state_override, p
     else:
         state = "MASTER" if prio >= top else "BACKUP"
     lines.append("")
-    lines.append("vrrp_instance %s {" % i["name"])
-    lines.append("    state " + state)
-    lines.append("    interface " + i["interface"])
+    lines.add(path + ".name", "vrrp_instance %s {" % i["name"])
+    lines.add(path + ".state", "    state " + state)
+    lines.add(path + ".interface", "    interface " + i["interface"])
     lines.append("    virtual_router_id %d" % i["virtual_router_id"])
     lines.append("    priority %d" % prio)
     lines.append("    advert_int %s" % i["advert_int"])
@@ -242,6 +352,12 @@ def _instance(lines, i, path, host, priority, peer_priorities, state_override, p
         lines.append("    version %d" % i["version"])
     auth = i.get("authentication")
     if auth is not None:
+        size = len(auth["pass"].encode("utf-8"))
+        if size > 8:
+            # keepalived cuts auth_pass to 8 bytes (not characters): the peers would not agree
+            raise ClusterModelError(path + ".authentication.pass", "is %d bytes long in UTF-8; keepalived keeps "
+                                    "only the first 8 bytes of auth_pass" % size)
+        lines.path = path + ".authentication.pass"
         lines.extend(["    authentication {", "        auth_type " + auth["type"],
                       "        auth_pass " + auth["pass"], "    }"])
     if i.get("nopreempt"):
@@ -252,8 +368,9 @@ def _instance(lines, i, path, host, priority, peer_priorities, state_override, p
     if i.get("unicast_from_inventory"):
         src, peers = _inventory_peers(path, host, peer_addresses)
     if src is not None:
-        lines.append("    unicast_src_ip " + src)
+        lines.add(path + ".unicast_src_ip", "    unicast_src_ip " + src)
     if peers:
+        lines.path = path + ".unicast_peers"
         lines.append("    unicast_peer {")
         lines.extend("        " + peer for peer in peers)
         lines.append("    }")
@@ -274,22 +391,24 @@ def _instance(lines, i, path, host, priority, peer_priorities, state_override, p
         if not vips:
             continue
         lines.append("    %s {" % section)
-        for vip in vips:
+        for v, vip in enumerate(vips):
+            lines.path = "%s.%s[%d]" % (path, "vips" if section == "virtual_ipaddress" else "excluded_vips", v)
             if isinstance(vip, Mapping):
                 lines.append("        " + vip["address"] + "".join(
                     " %s %s" % (k, vip[k]) for k in ("brd", "dev", "scope", "label") if vip.get(k) is not None))
             else:
                 lines.append("        " + vip)
         lines.append("    }")
-    _extra(lines, i, "    ")
+    _extra(lines, i, "    ", path)
     lines.append("}")
 
 
 def _vs_group(lines, raw, path):
     g = validate(raw, VS_GROUP_SPEC, path)
     lines.append("")
-    lines.append("virtual_server_group %s {" % g["name"])
+    lines.add(path + ".name", "virtual_server_group %s {" % g["name"])
     for m, member in enumerate(g["members"]):
+        lines.path = "%s.members[%d]" % (path, m)
         if member.get("fwmark") is not None:
             lines.append("    fwmark %d" % member["fwmark"])
         elif member.get("ip") is not None:
@@ -328,7 +447,7 @@ def _checker(lines, c, path, rs, digests):
         for u, url in enumerate(_urls(c)):
             upath = "%s.urls[%d]" % (path, u) if c.get("urls") is not None else path
             lines.append("            url {")
-            lines.append("                path " + conf_word(upath + ".path", url.get("path") or "/"))
+            lines.add(upath + ".path", "                path " + conf_word(upath + ".path", url.get("path") or "/"))
             if url.get("digest") is not None:
                 lines.append("                digest " + url["digest"])
             elif url.get("digest_from") is not None:
@@ -339,6 +458,7 @@ def _checker(lines, c, path, rs, digests):
                 lines.append("                digest " + digest)
             if url.get("status_code") is not None:
                 codes = url["status_code"] if isinstance(url["status_code"], (list, tuple)) else [url["status_code"]]
+                lines.path = upath + ".status_code"
                 lines.append("                status_code " + " ".join(
                     _status_code("%s.status_code" % upath, code) for code in codes))
             for key, value in url.items():
@@ -360,7 +480,7 @@ def _checker(lines, c, path, rs, digests):
     elif kind == "DNS_CHECK":
         if c.get("dns_type") is not None:
             lines.append("            type " + c["dns_type"])
-    _extra(lines, c, "            ")
+    _extra(lines, c, "            ", path)
     lines.append("        }")
 
 
@@ -376,8 +496,9 @@ def _check_path(given_rs, given_vs, rpath, vpath, index):
 
 def _virtual_server(lines, vs, given, path, digests):
     lines.append("")
+    lines.path = path
     if vs.get("name") is not None:
-        lines.append("# service " + vs["name"])
+        lines.add(path + ".name", "# service " + vs["name"])
     if vs.get("group") is not None:
         lines.append("virtual_server group %s {" % vs["group"])
     elif vs.get("fwmark") is not None:
@@ -399,13 +520,15 @@ def _virtual_server(lines, vs, given, path, digests):
     sorry = vs.get("sorry_server")
     if sorry is not None:
         port = sorry.get("port", vs.get("port"))
+        lines.path = path + ".sorry_server"
         lines.append("    sorry_server %s %s" % (sorry["address"], "" if port is None else port))
         if sorry.get("inhibit"):
             lines.append("    sorry_server_inhibit")
-    _extra(lines, vs, "    ")
+    _extra(lines, vs, "    ", path)
     for r, rs in enumerate(vs["realservers"]):
         rpath = "%s.realservers[%d]" % (path, r)
         port = rs.get("port", vs.get("port"))
+        lines.path = rpath
         lines.append("")
         lines.append("    real_server %s%s {" % (rs["address"], "" if port is None else " %d" % port))
         lines.append("        weight %d" % rs["weight"])
@@ -417,12 +540,12 @@ def _virtual_server(lines, vs, given, path, digests):
             flags = rs.get("tun_flags") or []
             for f, flag in enumerate([flags] if isinstance(flags, str) else flags):
                 words.append(_value("%s.tun_flags[%d]" % (rpath, f), flag))
-            lines.append("        lvs_method " + " ".join(words))
+            lines.add(rpath + ".tun_type", "        lvs_method " + " ".join(words))
         if rs["inhibit_on_failure"]:
             lines.append("        inhibit_on_failure")
         _quoted(lines, rpath + ".notify_up", "notify_up", rs.get("notify_up"), "        ")
         _quoted(lines, rpath + ".notify_down", "notify_down", rs.get("notify_down"), "        ")
-        _extra(lines, rs, "        ")
+        _extra(lines, rs, "        ", rpath)
         for c, check in enumerate(rs["checks"]):
             _checker(lines, check, _check_path(given["realservers"][r], given, rpath, path, c), rs, digests)
         lines.append("    }")
@@ -476,9 +599,10 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
         validated_instances.append(validate(_combine(instance_defaults, raw, path), INSTANCE_SPEC, path))
     _instance_rules(validated_instances, names["instances"], global_defs or {}, service_vips)
 
-    lines = []
+    lines = _Lines()
     if header is not None:
-        lines.append("# " + _text("ansible_managed", header))
+        lines.add("ansible_managed", "# " + _text("ansible_managed", header))
+    lines.path = "keepalived.conf"
     lines.append('# Role lvs.cluster.keepalived; validated with "keepalived -t" before being put in place.')
     _global_defs(lines, global_defs or {}, names["global_defs"])
     for i, raw in enumerate(_list(vrrp_scripts, names["vrrp_scripts"])):
@@ -488,6 +612,7 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
     for i, raw in enumerate(_list(sync_groups, names["sync_groups"])):
         _sync_group(lines, raw, "%s[%d]" % (names["sync_groups"], i))
     for i, inst in enumerate(validated_instances):
+        lines.path = "%s[%d]" % (names["instances"], i)
         _instance(lines, inst, "%s[%d]" % (names["instances"], i), host, priority, peer_priorities or [], state,
                   peer_addresses)
     for i, raw in enumerate(_list(vs_groups, names["vs_groups"])):
@@ -511,24 +636,20 @@ def keepalived_conf(global_defs=None, vrrp_scripts=None, sync_groups=None, insta
                                         "no vrrp_track_file is named %s (keepalived would track nothing)" % name)
     if extra_config:
         lines.append("")
-        lines.extend(_extra_config(str(extra_config)))
+        for i, line in enumerate(_extra_config(str(extra_config))):
+            lines.add("keepalived_extra_config (line %d)" % (i + 1), line)
     return "\n".join(lines) + "\n"
 
 
 def _extra_config(text):
     """The operator's raw text: it may open blocks over several lines, but must close every one it opens."""
-    depth = 0
-    out = []
-    for i, line in enumerate(text.rstrip("\n").split("\n")):
-        path = "keepalived_extra_config (line %d)" % (i + 1)
-        if len(line) > MAX_STRING or re.search(r"[\x00-\x08\x0a-\x1f\x7f]", line):
-            raise ClusterModelError(path, "must be a line of at most %d characters without control characters"
-                                    % MAX_STRING)
-        for char in re.sub(r"[#!].*", "", line):  # keepalived ignores braces in comments
-            depth += {"{": 1, "}": -1}.get(char, 0)
-            if depth < 0:
-                raise ClusterModelError(path, "closes a block it did not open")
-        out.append(line)
+    out = text.rstrip("\n").split("\n")
+    for i, line in enumerate(out):
+        if len(line) > MAX_STRING:
+            raise ClusterModelError("keepalived_extra_config (line %d)" % (i + 1),
+                                    "must be a line of at most %d characters" % MAX_STRING)
+    depth = _raw_lines(lambda i: "keepalived_extra_config (line %d)" % (i + 1),
+                       [line.replace("\t", " ") for line in out])
     if depth:
         raise ClusterModelError("keepalived_extra_config", "leaves %d block(s) open" % depth)
     return out

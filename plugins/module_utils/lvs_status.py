@@ -4,8 +4,8 @@
 """The status playbook's logic (pure: unit-tested in tests/unit/test_lvs_status.py).
 
 - keepalived's own view of its VRRP instances, read from its state dumps
-  (``/tmp/keepalived.json`` on builds with JSON support, ``/tmp/keepalived.data``
-  otherwise), reduced to what the status needs: never the authentication data or
+  (``keepalived.json`` on builds with JSON support, ``keepalived.data``
+  otherwise, in keepalived's TMPDIR), reduced to what the status needs: never the authentication data or
   scripts those dumps also carry;
 - the addresses a director holds (``ip -o addr show``);
 - one director's status (each VRRP instance of the canonical cluster model with its
@@ -72,11 +72,13 @@ _DATA_KEYS = {"State": "state", "Wantstate": "wanted_state", "Virtual Router ID"
 
 
 def keepalived_data_instances(text):
-    """The VRRP instances of keepalived's text dump (/tmp/keepalived.data, SIGUSR1), for
+    """The VRRP instances of keepalived's text dump (keepalived.data, keepalived --signum=DATA), for
     builds without JSON: the '------< VRRP Topology >------' section, same keys as
     keepalived_json_instances where the text has them."""
     out, inst, in_topology, in_vips = [], None, False, False
-    for line in text.splitlines():
+    # keepalived ends lines with '\n' only: str.splitlines() would also split at U+2028, U+0085, ...
+    # inside a value (an instance name, a script), making a line of the dump out of a value
+    for line in text.split("\n"):
         if line.startswith("------<"):
             in_topology = "VRRP Topology" in line
             inst, in_vips = None, False
@@ -106,7 +108,7 @@ def keepalived_data_instances(text):
 def ip_addresses(text):
     """`ip -o addr show` -> [{"interface", "address"}] (addresses canonical, without prefix)."""
     out = []
-    for line in text.splitlines():
+    for line in text.split("\n"):
         words = line.split()
         if len(words) >= 4 and words[2] in ("inet", "inet6"):
             out.append({"interface": words[1].split("@", 1)[0], "address": _address(words[3])})

@@ -16,12 +16,16 @@ description:
     state (V(MASTER), V(BACKUP), V(FAULT), ...), virtual router ID, priorities, VIPs and counters.
   - On a keepalived built with JSON support (C(keepalived -v) lists C(JSON) among its config options;
     Debian 12's 2.2.7 is), the signal C(keepalived --signum=JSON) names makes keepalived write
-    C(/tmp/keepalived.json); otherwise C(SIGUSR1) makes it write the text dump C(/tmp/keepalived.data),
-    whose VRRP section is read. A signal keepalived does not handle would end it, so the JSON signal is
-    only sent when C(keepalived --signum=JSON) names one.
+    C(keepalived.json) in its C(TMPDIR); otherwise the signal C(keepalived --signum=DATA) names makes it
+    write the text dump C(keepalived.data), whose VRRP section is read. Signal numbers are asked from
+    keepalived, never assumed (a signal keepalived does not handle would end it).
+  - The dumps are read only from a directory that root owns and no other user can write (the role
+    lvs.cluster.keepalived gives keepalived such a C(TMPDIR)); in C(/tmp) a local user could put a
+    directory, a FIFO or a forged dump at the fixed path. They are opened without following a symlink,
+    must be regular files owned by root, and a FIFO cannot block the read.
   - Both dumps also hold the VRRP authentication password in clear; the module returns only the fields
     listed below and removes the dump (and any stale one) at once; with the text dump also the checker's
-    C(/tmp/keepalived_check.data), which the same signal makes keepalived write.
+    C(keepalived_check.data), which the same signal makes keepalived write.
   - When keepalived is not running (no PID file, or its PID is not a keepalived process, as after a
     SIGKILL) it returns RV(running=false) and no instances; when keepalived writes no dump within
     O(timeout) it returns no instances and says so in RV(msg). It fails only with O(dump=json) on a build
@@ -39,9 +43,12 @@ options:
     type: path
     default: /run/keepalived.pid
   tmp_dir:
-    description: The folder keepalived writes its dumps to (its C(TMPDIR), C(/tmp) unless changed).
+    description:
+      - The folder keepalived writes its dumps to. Default - the C(TMPDIR) of the running keepalived
+        (from its environment), C(/tmp) without one.
+      - It must be a directory owned by root that no other user can write, else nothing is read and
+        RV(msg) says why.
     type: path
-    default: /tmp
   timeout:
     description: Seconds to wait for keepalived to write the dump.
     type: float
@@ -54,6 +61,8 @@ attributes:
     description: Reads only; there is nothing to diff.
     support: none
 notes:
+  - Under C(/tmp) (a keepalived without C(TMPDIR)) nothing is read; the role lvs.cluster.keepalived sets
+    C(TMPDIR) to O(tmp_dir)'s safe default, C(/var/lib/lvs-cluster/keepalived), on systemd and sysv hosts.
   - Two reads at the same time on one host share keepalived's fixed dump path; one of them may see no dump.
 author:
   - lvs.cluster contributors (!UNKNOWN)
@@ -100,9 +109,10 @@ msg:
   type: str
 """
 
+import errno
 import json
 import os
-import signal
+import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -121,14 +131,49 @@ def keepalived_pid(pid_file):
         return None
 
 
-def json_signal(module):
-    """The signal keepalived dumps JSON on, or None when this build has none."""
+# keepalived's dumps are a few kB a VRRP instance; a larger file is not one.
+MAX_DUMP = 64 * 1024 * 1024
+
+
+def keepalived_signal(module, name):
+    """The signal number keepalived handles for name (JSON, DATA), or None when this build has none."""
     binary = module.get_bin_path("keepalived")
     if not binary:
         return None
-    rc, out, dummy = module.run_command([binary, "--signum=JSON"])
+    rc, out, dummy = module.run_command([binary, "--signum=" + name])
     out = out.strip()
     return int(out) if rc == 0 and out.isdigit() else None
+
+
+def keepalived_tmp_dir(pid):
+    """TMPDIR of the running keepalived (its environment), or /tmp without one."""
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            for entry in f.read().split(b"\0"):
+                if entry.startswith(b"TMPDIR=") and len(entry) > 7:
+                    return entry[7:].decode("utf-8", "replace")
+    except (IOError, OSError):
+        pass
+    return "/tmp"
+
+
+def unsafe_dir(path):
+    """Why another user could put a file at a fixed name in path (or any folder above it), or None."""
+    if not os.path.isabs(path):
+        return "%s is not an absolute path" % path
+    parts = os.path.normpath(path).split("/")
+    for i in range(len(parts), 0, -1):
+        folder = "/".join(parts[:i]) or "/"
+        try:
+            st = os.lstat(folder)
+        except OSError as exc:
+            return "%s: %s" % (folder, exc.strerror)
+        if not stat.S_ISDIR(st.st_mode):
+            return "%s is not a directory (%s)" % (folder, "a symlink" if stat.S_ISLNK(st.st_mode) else "a file")
+        if st.st_uid != 0 or st.st_mode & 0o022:
+            return ("%s is writable by users other than root (mode %04o, owner uid %d): keepalived's dumps "
+                    "there could be replaced" % (folder, stat.S_IMODE(st.st_mode), st.st_uid))
+    return None
 
 
 def remove(path):
@@ -138,15 +183,38 @@ def remove(path):
         pass
 
 
+def read_dump(path):
+    """The text of a root-owned regular file at path, never following a symlink nor blocking on a FIFO;
+    None when there is none (yet); ValueError when something else is there."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise ValueError("cannot open %s: %s" % (path, exc.strerror))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != 0:
+            raise ValueError("%s is not a regular file of root's" % path)
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_DUMP:
+                raise ValueError("%s is larger than %d bytes" % (path, MAX_DUMP))
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
 def wait_for_dump(path, complete, timeout):
-    """The dump's text once complete(text) holds and its size stays the same for 0.1 s; None on timeout."""
+    """The dump's text once complete(text) holds and it stays the same for 0.1 s; None on timeout."""
     deadline, last = time.time() + timeout, None
     while time.time() < deadline:
-        try:
-            with open(path) as f:
-                text = f.read()
-        except (IOError, OSError):
-            text = None
+        text = read_dump(path)
         if text and complete(text) and text == last:
             return text
         last = text
@@ -186,7 +254,7 @@ def main():
     module = AnsibleModule(argument_spec=dict(
         dump=dict(type="str", choices=["auto", "json", "data"], default="auto"),
         pid_file=dict(type="path", default="/run/keepalived.pid"),
-        tmp_dir=dict(type="path", default="/tmp"),
+        tmp_dir=dict(type="path"),
         timeout=dict(type="float", default=5.0),
     ), supports_check_mode=True)
     p = module.params
@@ -196,18 +264,27 @@ def main():
         result["msg"] = "keepalived is not running (no keepalived process under the PID of %s)" % p["pid_file"]
         module.exit_json(**result)
     result.update(running=True, pid=pid)
-    signum = json_signal(module) if p["dump"] in ("auto", "json") else None
+    tmp_dir = p["tmp_dir"] or keepalived_tmp_dir(pid)
+    why = unsafe_dir(tmp_dir)
+    if why:
+        result["msg"] = ("not reading keepalived's dumps in %s: %s (give keepalived a root-only TMPDIR: the role "
+                         "lvs.cluster.keepalived does)" % (tmp_dir, why))
+        module.exit_json(**result)
+    signum = keepalived_signal(module, "JSON") if p["dump"] in ("auto", "json") else None
     if signum is None and p["dump"] == "json":
         result["msg"] = "this keepalived has no JSON dump (keepalived --signum=JSON names no signal)"
         module.fail_json(**result)
     if signum is not None:
-        source, path, complete = "json", os.path.join(p["tmp_dir"], "keepalived.json"), _is_json
+        source, path, complete = "json", os.path.join(tmp_dir, "keepalived.json"), _is_json
     else:
-        source, path = "data", os.path.join(p["tmp_dir"], "keepalived.data")
-        signum, complete = signal.SIGUSR1, _has_topology
+        source, path, complete = "data", os.path.join(tmp_dir, "keepalived.data"), _has_topology
+        signum = keepalived_signal(module, "DATA")
+        if signum is None:
+            result["msg"] = "keepalived --signum=DATA names no signal: no dump to ask for"
+            module.exit_json(**result)
     # SIGUSR1 also makes keepalived's checker process (when it has one besides the VRRP
     # process) write its own dump: removed as well once written, to leave nothing behind.
-    check_path = os.path.join(p["tmp_dir"], "keepalived_check.data")
+    check_path = os.path.join(tmp_dir, "keepalived_check.data")
     with_check = source == "data" and keepalived_children(pid) > 1
     remove(path)
     if with_check:
@@ -219,6 +296,9 @@ def main():
             wait_for_dump(check_path, bool, min(p["timeout"], 2.0))
     except OSError as exc:
         result["msg"] = "cannot signal keepalived (PID %d): %s" % (pid, exc)
+        module.exit_json(**result)
+    except ValueError as exc:
+        result["msg"] = "not reading keepalived's dump: %s" % exc
         module.exit_json(**result)
     finally:
         remove(path)

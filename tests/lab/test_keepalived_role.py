@@ -35,6 +35,26 @@ SECRET = "k33pAl1v"
 PAGE = "hello from rs1 (keepalived role test)\n"
 DIRECTORS = ("dir1", "dir2")
 TRACK_FILE = "/var/run/lvs-test-drain"
+DUMP_DIR = "/var/lib/lvs-cluster/keepalived"  # the role's keepalived_tmp_dir
+# A local user (nobody) on a director, as another program would run it.
+AS_NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups "
+# Polls keepalived.conf as fast as it can; prints what it read of the secret, and any mode
+# wider than 0600 it saw.
+POLLER = r"""
+import os, sys, time
+path, secret, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+seen, reads, modes = 0, 0, set()
+while not os.path.exists(stop):
+    try:
+        st = os.stat(path)
+        modes.add(oct(st.st_mode & 0o777))
+        with open(path) as f:
+            reads += 1
+            seen += secret in f.read()
+    except OSError:
+        pass
+print("reads=%d secret=%d modes=%s" % (reads, seen, ",".join(sorted(modes))))
+"""
 SMTP_PORT = 2525  # the port of the SMTP_CHECK's host block (rs1)
 
 
@@ -132,7 +152,8 @@ def runs(lab):
     # Leave clean hosts for the next tests.
     for host in DIRECTORS:
         lab.run(host, "service keepalived stop >/dev/null 2>&1; rm -f %s /usr/local/sbin/keepalived-validate-config "
-                      "%s; ipvsadm -C; ip addr del %s/32 dev eth0 2>/dev/null; true" % (CONF, TRACK_FILE, VIP),
+                      "%s; rm -rf /var/lib/lvs-cluster /etc/systemd/system/keepalived.service.d; ipvsadm -C; "
+                      "ip addr del %s/32 dev eth0 2>/dev/null; true" % (CONF, TRACK_FILE, VIP),
                 check=False)
         lab.lab("reboot", host)
     for rs in ("rs1", "rs2"):
@@ -156,7 +177,24 @@ def test_keepalived_t_script_user_bug_in_lab(lab):
 
 
 def test_converge(lab, runs):
-    rc, out = runs.play(cluster())
+    # A local user polls keepalived.conf during this first deployment: the file holds auth_pass,
+    # and must never be readable by others, not for an instant (Ansible's template creates a new
+    # file with the umask's 0644 and only then sets the mode asked for).
+    for host in DIRECTORS:
+        assert lab.run(host, "test -e " + CONF, check=False).returncode != 0, "not a first deployment"
+        lab.run(host, "cat > /tmp/kl-poller.py", input=POLLER)
+        lab.run(host, "rm -f /tmp/kl-poll.stop; %s python3 /tmp/kl-poller.py %s %s /tmp/kl-poll.stop "
+                      "> /root/kl-poll.out 2>&1 </dev/null & " % (AS_NOBODY, CONF, SECRET))
+    try:
+        rc, out = runs.play(cluster())
+    finally:
+        for host in DIRECTORS:
+            lab.run(host, "touch /tmp/kl-poll.stop")
+    for host in DIRECTORS:
+        assert wait_for(lambda: "reads=" in lab.out(host, "cat /root/kl-poll.out"), timeout=10)
+        polled = lab.out(host, "cat /root/kl-poll.out; rm -f /root/kl-poll.out /tmp/kl-poller.py /tmp/kl-poll.stop")
+        print("%s: a local user polling %s during the first deployment: %s" % (host, CONF, polled.strip()))
+        assert "secret=0 " in polled and "0o644" not in polled, polled
     assert rc == 0, out[-5000:]
     assert SECRET not in out  # --diff given: the config's diff is suppressed
     for host in DIRECTORS:
@@ -187,6 +225,42 @@ def test_converge(lab, runs):
     assert block and block.group(1).split() == ["connect_ip", "192.0.2.21", "connect_port", str(SMTP_PORT)]
     for host in DIRECTORS:
         assert wait_for(lambda: "TCP  %s:25 rr" % VIP in lab.out(host, "ipvsadm -Ln"), timeout=10)
+
+
+def test_local_user_cannot_blind_forge_or_hang_keepalived_info(lab, runs):
+    """keepalived dumps into the root-only keepalived_tmp_dir (TMPDIR of the running daemon);
+    what a local user plants at the old fixed paths in /tmp (a directory, a FIFO, a forged
+    MASTER) changes nothing, and the module neither reads /tmp nor hangs when told to."""
+    for host in DIRECTORS:
+        pid = keepalived_pid(lab, host)
+        assert ("TMPDIR=" + DUMP_DIR) in lab.out(host, "tr '\\0' '\\n' < /proc/%s/environ" % pid)
+        assert lab.out(host, "stat -c '%a %U' " + DUMP_DIR).split() == ["700", "root"]
+        denied = lab.run(host, AS_NOBODY + "sh -c 'mkfifo %s/keepalived.json'" % DUMP_DIR, check=False)
+        assert denied.returncode != 0
+    forged = ("------< VRRP Topology >------\n VRRP Instance = VI_WEB\n   State = MASTER\n"
+              "   Wantstate = MASTER\n")
+    for host in DIRECTORS:
+        lab.run(host, AS_NOBODY + "sh -c 'mkdir /tmp/keepalived.json && mkfifo /tmp/keepalived.data && "
+                                  "cat > /tmp/keepalived_check.data'", input=forged)
+    try:
+        for host, state in zip(DIRECTORS, ("MASTER", "BACKUP")):
+            for dump in ("auto", "data"):
+                t0 = time.time()
+                res = lab.module(host, "keepalived_info", dump=dump, timeout=5)
+                assert time.time() - t0 < 20, res
+                assert [(i["name"], i["state"]) for i in res["instances"]] == [("VI_WEB", state)], res
+                assert res["source"] == ("json" if dump == "auto" else "data"), res
+            # Told to read /tmp: refused at once, nothing read, no hang on the FIFO.
+            t0 = time.time()
+            res = lab.module(host, "keepalived_info", dump="data", tmp_dir="/tmp", timeout=5)
+            assert res["instances"] is None and "writable by users other than root" in res["msg"], res
+            assert time.time() - t0 < 20, res
+            # The planted files are untouched: nothing read or removed them.
+            assert lab.out(host, "stat -c %F /tmp/keepalived.json /tmp/keepalived.data").split("\n")[:2] == \
+                ["directory", "fifo"]
+    finally:
+        for host in DIRECTORS:
+            lab.run(host, "rm -rf /tmp/keepalived.json /tmp/keepalived.data /tmp/keepalived_check.data")
 
 
 def test_second_run_changes_nothing(lab, runs):
@@ -354,10 +428,11 @@ def test_status_flags_split_brain_after_keepalived_is_sigkilled_and_passes_once_
         assert res["source"] == "data", res
         assert [(i["name"], i["state"], i["vips"]) for i in res["instances"]] == [("VI_WEB", state, [VIP])]
         assert SECRET not in json.dumps(res)
-    # keepalived's dumps do not stay behind in /tmp
+    # keepalived's dumps do not stay behind (in its root-only TMPDIR, nor in /tmp)
     for host in DIRECTORS:
         assert lab.out(host, "ls /tmp/keepalived.json /tmp/keepalived.data /tmp/keepalived_check.data "
-                             "2>/dev/null || true").strip() == ""
+                             "%s/keepalived.json %s/keepalived.data %s/keepalived_check.data 2>/dev/null || true"
+                       % (DUMP_DIR, DUMP_DIR, DUMP_DIR)).strip() == ""
 
 
 def test_status_reports_an_unreachable_director_without_calling_it_split_brain(lab, runs):

@@ -84,6 +84,16 @@ def test_data_dump(name, state, extra):
     assert SECRET not in json.dumps(inst)
 
 
+@pytest.mark.parametrize("separator", [u"\u2028", u"\u2029", u"\x85", u"\x1c", u"\x0b", u"\r"])
+def test_data_dump_lines_end_at_newline_only(separator):
+    """A value holding a Unicode line separator (an instance name from the inventory, here) cannot
+    forge a line of the dump: keepalived ends its lines with '\\n' only."""
+    raw = dump("backup-2.2.7.data").replace(" VRRP Instance = VI_WEB\n",
+                                            " VRRP Instance = VI_WEB%s   State = MASTER\n" % separator)
+    (inst,) = st.keepalived_data_instances(raw)
+    assert inst["state"] == "BACKUP" and inst["name"] == "VI_WEB%s   State = MASTER" % separator
+
+
 def test_data_dump_without_vrrp_topology():
     assert st.keepalived_data_instances("------< Global definitions >------\n Router ID = x\n") == []
 

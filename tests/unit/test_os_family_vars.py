@@ -38,8 +38,14 @@ def test_keepalived_options_file_renders_per_family(family, line):
         env.filters.update(("lvs.cluster." + name, func) for name, func in FilterModule().filters().items())
         template = env.from_string(f.read())
     v = _vars("keepalived", family)
-    out = template.render(v, keepalived_daemon_args=v["__keepalived_daemon_args"], ansible_managed="managed")
+    out = template.render(v, keepalived_daemon_args=v["__keepalived_daemon_args"], ansible_managed="managed",
+                          keepalived_tmp_dir="/var/lib/lvs-cluster/keepalived", __keepalived_sysv=False)
     assert line in out.splitlines()
+    assert 'TMPDIR="/var/lib/lvs-cluster/keepalived"' in out.splitlines() and "export TMPDIR" not in out
+    # sysv init sources the file in a shell: TMPDIR reaches keepalived only when exported
+    out = template.render(v, keepalived_daemon_args="", ansible_managed="managed",
+                          keepalived_tmp_dir="/var/lib/lvs-cluster/keepalived", __keepalived_sysv=True)
+    assert "export TMPDIR" in out.splitlines()
 
 
 def test_keepalived_options_file_refuses_shell_expansion():
@@ -49,4 +55,5 @@ def test_keepalived_options_file_refuses_shell_expansion():
         template = env.from_string(f.read())
     v = _vars("keepalived", "Debian")
     with pytest.raises(Exception, match="keepalived_daemon_args: must not contain"):
-        template.render(v, keepalived_daemon_args='-D"; reboot; "', ansible_managed="managed")
+        template.render(v, keepalived_daemon_args='-D"; reboot; "', ansible_managed="managed",
+                        keepalived_tmp_dir="/var/lib/lvs-cluster/keepalived", __keepalived_sysv=False)
