@@ -215,7 +215,10 @@ def port(path, value, zero=False):
     """A TCP/UDP/SCTP port, 1..65535 (0 too when zero: "every port")."""
     if value is None:
         raise FieldError(path, "a port number is required")
-    return number(path, value, 0 if zero else 1, 65535)
+    try:
+        return number(path, value, 0 if zero else 1, 65535)
+    except FieldError:
+        raise FieldError(path, "%r is not a port number (%d..65535)" % (value, 0 if zero else 1))
 
 
 def weight(path, value):
@@ -236,7 +239,7 @@ def ifname(path, value):
 
     VLAN names (eth0.100) are device names; alias labels (eth0:1) are not: see address_label."""
     if not isinstance(value, str):
-        raise FieldError(path, "must be an interface name, not %s" % type_name(value))
+        raise FieldError(path, "%r is not a valid interface name (a string)" % (value,))
     if not value or len(value.encode("utf-8")) >= IFNAMSIZ or value in (".", "..") \
             or not re.fullmatch(r"[A-Za-z0-9_.@-]+", value):
         raise FieldError(path, "%r is not a valid interface name (1..15 of A-Z a-z 0-9 _ . @ -, no '/', ':' or "
@@ -272,6 +275,15 @@ def table_name(path, value):
         raise FieldError(path, "%r is not a table name (a letter or _ then letters, digits, _ . -; at most 64; "
                          "not an ip keyword)" % (value,))
     return value
+
+
+def is_valid(check, value):
+    """Whether check("", value) accepts value (for choosing, not for reporting: report with check)."""
+    try:
+        check("", value)
+        return True
+    except FieldError:
+        return False
 
 
 # ---------------------------------------------------------------- addresses

@@ -501,11 +501,14 @@ class IPVS(object):
         done, errors = [], {}
         flags = NLM_F_REQUEST | NLM_F_ACK
         keys = {}
+        # every request is encoded (addresses converted) before the first is sent: a value
+        # that cannot be converted fails here, with nothing changed
+        requests = [action_request(action, keys) for action in actions]
         for first in range(0, len(actions), batch):
             by_seq = {}
             parts = []
             for i in range(first, min(first + batch, len(actions))):
-                cmd, attrs = action_request(actions[i], keys)
+                cmd, attrs = requests[i]
                 seq, data = self.nl.message(self.nl.family_id, cmd, attrs, flags)
                 by_seq[seq] = (i, cmd)
                 parts.append(data)
@@ -550,32 +553,3 @@ class IPVS(object):
 
     def stop_daemon(self, state):
         self._request("DEL_DAEMON", nla(A_DAEMON, nla_u32(DM_STATE, DAEMON_STATES[state])))
-
-
-# ---------------------------------------------------------------- host
-
-def available_schedulers():
-    """Schedulers this kernel can load, or None when that cannot be told.
-
-    A scheduler is available when its module is loaded (/sys/module/ip_vs_NAME),
-    built in, or installed (modules.builtin, modules.dep of the running kernel).
-    """
-    release = os.uname()[2]
-    names = set()
-    seen = False
-    for path in ("/lib/modules/%s/modules.builtin" % release, "/lib/modules/%s/modules.dep" % release):
-        try:
-            with open(path) as f:
-                text = f.read()
-        except (IOError, OSError):
-            continue
-        seen = True
-        for sched in model.SCHEDULERS:
-            if "/ip_vs_%s.ko" % sched in text:
-                names.add(sched)
-    if not seen:
-        return None
-    for sched in model.SCHEDULERS:
-        if os.path.isdir("/sys/module/ip_vs_%s" % sched):
-            names.add(sched)
-    return names
