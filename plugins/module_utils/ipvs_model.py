@@ -274,8 +274,8 @@ def _dest_address(text):
     and classifying the address was a third of validating 10,000 of them.
     """
     try:
-        ip = ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
+        ip = fields.ip("", text.strip().strip("[]"))  # the vocabulary's: no zone id
+    except fields.FieldError:
         return None
     unicast = not (ip.is_multicast or ip.is_unspecified or str(ip) == "255.255.255.255" or
                    (ip.version == 6 and ip.is_link_local))

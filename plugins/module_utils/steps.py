@@ -58,7 +58,7 @@ def run(steps, errors=()):
 
 def _reason(exc):
     """The error text; with the exception's type where it is not an expected one (a KeyError...)."""
-    if isinstance(exc, (StepError, EnvironmentError)) or type(exc).__name__ in ("IPVSError", "NetlinkError"):
+    if isinstance(exc, (StepError, EnvironmentError)) or type(exc).__name__ in ("GenlError", "NetlinkError"):
         return str(exc)
     return "%s (%s)" % (exc, type(exc).__name__)
 
