@@ -47,4 +47,3 @@ def schema_markdown(spec=None, path="lvs_cluster", seen=None):
     for options, sub in nested:
         out.extend(schema_markdown(options, sub, seen).split("\n"))
     return "\n".join(out)
-

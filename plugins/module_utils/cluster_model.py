@@ -29,16 +29,19 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils import fields
-from ansible_collections.lvs.cluster.plugins.module_utils.cluster_docs import schema_markdown  # noqa: F401
-from ansible_collections.lvs.cluster.plugins.module_utils.cluster_spec import (  # noqa: F401
+# re-exported: the filters, keepalived_conf and the tests take these names from here
+from ansible_collections.lvs.cluster.plugins.module_utils.cluster_docs import (  # noqa: F401  pylint: disable=unused-import
+    schema_markdown,
+)
+from ansible_collections.lvs.cluster.plugins.module_utils.cluster_spec import (  # noqa: F401  pylint: disable=unused-import
     CHECK_TYPES, CHECKER_SPEC, CONN_REUSE_FIXED, CONN_REUSE_MIN, DEFAULT_DELAY_LOOP, DEFAULT_MODE, DEFAULT_PROTOCOL,
-    DEFAULT_SCHEDULER, DEFAULT_WEIGHT, FORWARD_OF_MODE, INSTANCE_SPEC, IPVS_SYSCTL_SPEC, LEGACY, MAX_NUMBER,
-    MAX_STRING, NAME, REALSERVER_SPEC, SCHED_FLAGS, SCHEMA, SERVICE_SPEC, SYNC_DAEMON_SPEC, SYNC_GROUP_SPEC,
+    DEFAULT_SCHEDULER, DEFAULT_WEIGHT, FORWARD_OF_MODE, INSTANCE_SPEC, IPVS_SYSCTL_SPEC, LEGACY, NAME, REALSERVER_SPEC,
+    SCHED_FLAGS, SCHEMA, SERVICE_SPEC, SYNC_DAEMON_SPEC, SYNC_GROUP_SPEC,
     TRACK_FILE_SPEC, TUN_FLAGS, TUN_SPEC, VIP_SPEC, VRRP_SCRIPT_SPEC, VS_GROUP_SPEC,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.cluster_validate import validate  # noqa: F401
-from ansible_collections.lvs.cluster.plugins.module_utils.fields import (  # noqa: F401
-    FieldError as ClusterModelError, checked_value, line as conf_line, number as conf_number,
+from ansible_collections.lvs.cluster.plugins.module_utils.fields import (  # noqa: F401  pylint: disable=unused-import
+    MAX_NUMBER, MAX_STRING, FieldError as ClusterModelError, checked_value, line as conf_line, number as conf_number,
     string as conf_string, text, word as conf_word,
 )
 
@@ -114,7 +117,6 @@ def tun_mss(path_mtu, rs_family, vip_family, tun_type=None, tun_flags=()):
         encap += 4
     inner = (20 if vip_family == 4 else 40) + 20  # IP and TCP header of the client's segment
     return path_mtu - outer - encap - inner
-
 
 
 # ---------------------------------------------------------------- the canonical model
@@ -516,5 +518,3 @@ def ipvs_services(model):
             entry["destinations"].append(dest)
         out.append(entry)
     return out
-
-

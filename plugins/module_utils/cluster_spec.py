@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.lvs.cluster.plugins.module_utils.fields import (  # noqa: F401  (names of the spec)
-    CHECK_TYPES, MAX_NUMBER, MAX_STRING, SCHEDULERS, SCHED_FLAGS as _SCHED_FLAG_BITS, TUN_FLAGS as _TUN_FLAG_CODES,
+    CHECK_TYPES, SCHEDULERS, SCHED_FLAGS as _SCHED_FLAG_BITS, TUN_FLAGS as _TUN_FLAG_CODES,
     TUN_TYPES as _TUN_TYPE_CODES,
 )
 
@@ -380,5 +380,3 @@ SCHEMA = {
                 "the path once the director has encapsulated them (no reliance on ICMP fragmentation-needed)"),
     "services": dict(type="list", elements="dict", options=SERVICE_SPEC, default=[], doc="the virtual services"),
 }
-
-

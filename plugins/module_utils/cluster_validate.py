@@ -135,5 +135,3 @@ def _scalar(value, field, path):
             text = text.lower()
         return text
     raise AssertionError("unknown field type %r at %s" % (kind, path))  # a defect of SCHEMA
-
-

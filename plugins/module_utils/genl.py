@@ -203,7 +203,6 @@ class Socket(object):
                     return out
 
 
-
 def open_family(name):
     """A Socket bound to the generic netlink family name (its id looked up through the
     controller); GenlError when the socket cannot be opened or the kernel lacks the family."""

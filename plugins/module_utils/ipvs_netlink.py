@@ -20,17 +20,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import ipaddress
-import os
 import socket
 import struct
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
 # the generic netlink layer (shared with fou_netlink); IPVSError is its error
-from ansible_collections.lvs.cluster.plugins.module_utils.genl import (  # noqa: F401
-    CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, GENL_ID_CTRL, I32 as _I32, NLM_F_ACK, NLMSG_DONE,
-    NLM_F_REQUEST, NLMSG_ERROR, U32 as _U32, GenlError as IPVSError, be16 as _be16, errtext as _errtext, nla,
+from ansible_collections.lvs.cluster.plugins.module_utils.genl import (  # noqa: F401  pylint: disable=unused-import
+    I32 as _I32, NLM_F_ACK, NLMSG_DONE, NLM_F_REQUEST, NLMSG_ERROR, U32 as _U32, GenlError as IPVSError, be16 as _be16, errtext as _errtext, nla,
     nla_be16, nla_str, nla_u16, nla_u32, open_family, parse_attrs, u16 as _u16, u32 as _u32,
 )
 

@@ -114,7 +114,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_checks
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
 from ansible_collections.lvs.cluster.plugins.module_utils import locking
 
 SERVICE_KEYS = set(common.SERVICE_KEY_OPTIONS) | set(common.SERVICE_OPTIONS) | set(["destinations", "name"])
