@@ -7,7 +7,7 @@ GUE packets sent to that UDP port off the tunnel and hand their inner packet (IP
 for LVS-TUN) to its protocol (then tunl0).
 
 pyroute2 has no FOU family; the messages are encoded with the generic netlink
-socket of ipvs_netlink.py (socket and struct only), as the IPVS family is."""
+layer genl.py (socket and struct only), as the IPVS family is."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -15,10 +15,7 @@ __metaclass__ = type
 import socket
 import struct
 
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_netlink import (
-    CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, GENL_ID_CTRL, IPVSError,
-    _Socket, _be16, _u16, nla, nla_be16, nla_str,
-)
+from ansible_collections.lvs.cluster.plugins.module_utils.genl import GenlError, be16, nla, nla_be16, open_family
 
 GENL_NAME = "fou"  # FOU_GENL_NAME; FOU_GENL_VERSION is 1, as IPVS's
 # enum { FOU_CMD_UNSPEC, FOU_CMD_ADD, FOU_CMD_DEL, FOU_CMD_GET }
@@ -54,7 +51,7 @@ def parse_port(a):
     """One FOU port of a dump: {port, family, type, bound}; bound lists what ties it to an
     address, a peer or a device (such ports are not this module's)."""
     af = a[A_AF][0] if A_AF in a else socket.AF_INET
-    return {"port": _be16(a[A_PORT]) if A_PORT in a else 0,
+    return {"port": be16(a[A_PORT]) if A_PORT in a else 0,
             "family": 6 if af == socket.AF_INET6 else 4,
             "type": ENCAP.get(a[A_TYPE][0], "unknown") if A_TYPE in a else "unknown",
             # the kernel dumps these attributes also when unset, as zeros (fou_fill_info)
@@ -67,17 +64,10 @@ class Fou(object):
 
     def __init__(self):
         try:
-            self.nl = _Socket()
-        except (OSError, socket.error) as exc:
-            raise FouError("cannot open a generic netlink socket: %s" % exc)
-        try:
-            reply = self.nl.request(CTRL_CMD_GETFAMILY, nla_str(CTRL_ATTR_FAMILY_NAME, GENL_NAME),
-                                    msg_type=GENL_ID_CTRL)
-        except IPVSError as exc:
-            self.nl.close()
+            self.nl = open_family(GENL_NAME)
+        except GenlError as exc:
             raise FouError("the kernel has no fou generic netlink family (is the fou module loaded?): %s" % exc,
                            exc.code)
-        self.nl.family_id = _u16(reply[0][CTRL_ATTR_FAMILY_ID])
 
     def close(self):
         self.nl.close()
@@ -85,7 +75,7 @@ class Fou(object):
     def _request(self, what, cmd, attrs=b"", dump=False):
         try:
             return self.nl.request(cmd, attrs, dump=dump)
-        except IPVSError as exc:
+        except GenlError as exc:
             raise FouError("fou %s failed: %s" % (what, exc), exc.code)
 
     def ports(self):

@@ -9,6 +9,8 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.lvs.cluster.plugins.module_utils.fields import SCHEDULERS
+
 
 def _read(path):
     try:
@@ -19,8 +21,9 @@ def _read(path):
 
 
 def available_schedulers(release=None, root="/"):
-    """Names of the IPVS schedulers the kernel has loaded, built in or can load; None
-    when this cannot be told (no /lib/modules for the running kernel)."""
+    """Names of the IPVS schedulers the kernel has loaded (/proc/modules), built in or can load
+    (modules.builtin, modules.dep); None when this cannot be told (no /lib/modules for the kernel).
+    The one such check: ipvs_service and ipvs_table both use it."""
     release = release or os.uname()[2]
     moddir = os.path.join(root, "lib/modules", release)
     if not os.path.isdir(moddir):
@@ -39,7 +42,4 @@ def check_scheduler(field, scheduler, available):
         return None
     return ("%s: the kernel has no %r scheduler (module ip_vs_%s is neither loaded, built in nor "
             "installed; available: %s)" % (field, scheduler, scheduler,
-                                           ", ".join(sorted(available & set(_SCHEDULERS))) or "none"))
-
-
-_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos")
+                                           ", ".join(sorted(available & set(SCHEDULERS))) or "none"))

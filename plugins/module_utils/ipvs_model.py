@@ -18,33 +18,25 @@ __metaclass__ = type
 import functools
 import ipaddress
 
-SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos")
-# Scheduler flags share three bits; their meaning belongs to the scheduler.
-SCHED_FLAGS = {
-    "sh-fallback": ("sh", 0x08), "sh-port": ("sh", 0x10),
-    "mh-fallback": ("mh", 0x08), "mh-port": ("mh", 0x10),
-}
+from ansible_collections.lvs.cluster.plugins.module_utils import fields
+# the constant lists are the vocabulary's (one definition); re-exported for the modules
+from ansible_collections.lvs.cluster.plugins.module_utils.fields import (  # noqa: F401
+    PROTOCOLS, SCHED_FLAGS, SCHEDULERS, TUN_FLAGS, TUN_TYPES, FieldError as IPVSValidationError,
+)
+
 SVC_F_PERSISTENT = 0x1
 SVC_F_ONEPACKET = 0x4
 SVC_F_SCHED_MASK = 0x08 | 0x10 | 0x20
-PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
 PROTOCOL_NAMES = dict((v, k) for k, v in PROTOCOLS.items())
 # IP_VS_CONN_F_* forwarding methods. Users may say nat/dr/tun.
 FORWARD = {"masq": 0, "tunnel": 2, "route": 3}
 FORWARD_NAMES = dict((v, k) for k, v in FORWARD.items())
 FORWARD_ALIASES = {"nat": "masq", "dr": "route", "tun": "tunnel", "gatewaying": "route", "ipip": "tunnel"}
-TUN_TYPES = {"ipip": 0, "gue": 1, "gre": 2}
 TUN_TYPE_NAMES = dict((v, k) for k, v in TUN_TYPES.items())
-# Checksum handling of GUE and GRE tunnels (IP_VS_TUNNEL_ENCAP_FLAG_*).
-TUN_FLAGS = {"nocsum": 0, "csum": 1, "remcsum": 2}
 TUN_FLAG_NAMES = dict((v, k) for k, v in TUN_FLAGS.items())
 DEFAULT_PERSISTENCE = 300  # ipvsadm -p without a value
 MAX_WEIGHT = 65535
 MAX_U32 = 2 ** 32 - 1
-
-
-class IPVSValidationError(ValueError):
-    """Bad input. The message names the field."""
 
 
 def _fail(field, msg):
@@ -85,21 +77,16 @@ def check_dict(field, value):
 
 
 def check_ifname(field, value):
-    """A Linux interface name: 1..15 characters, no '/', ':' or white space, not '.' or '..'."""
-    if not isinstance(value, str) or not value or len(value) > 15 or value in (".", "..") \
-            or any(c in value for c in "/:") or any(c.isspace() for c in value):
-        _fail(field, "%r is not a valid interface name (1..15 characters, no '/', ':' or spaces, "
-              "not '.' or '..')" % (value,))
-    return value
+    """A Linux interface name (fields.ifname)."""
+    return fields.ifname(field, value)
 
 
 def parse_address(field, value):
+    """An IPv4 or IPv6 address ('[v6]' and blanks around allowed) as ipaddress object. No zone
+    id: its text is what netlink converts (inet_pton) while applying, so it must convert here."""
     if not isinstance(value, str) or not value.strip():
         _fail(field, "%r is not an IPv4 or IPv6 address" % (value,))
-    try:
-        return ipaddress.ip_address(value.strip().strip("[]"))
-    except ValueError:
-        _fail(field, "%r is not an IPv4 or IPv6 address" % (value,))
+    return fields.ip(field, value.strip().strip("[]"))
 
 
 def check_port(field, value, allow_zero=False):
@@ -287,8 +274,8 @@ def _dest_address(text):
     and classifying the address was a third of validating 10,000 of them.
     """
     try:
-        ip = ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
+        ip = fields.ip("", text.strip().strip("[]"))  # the vocabulary's: no zone id
+    except fields.FieldError:
         return None
     unicast = not (ip.is_multicast or ip.is_unspecified or str(ip) == "255.255.255.255" or
                    (ip.version == 6 and ip.is_link_local))

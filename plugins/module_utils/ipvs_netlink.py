@@ -20,16 +20,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import ipaddress
-import os
 import socket
 import struct
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
+# the generic netlink layer (shared with fou_netlink); IPVSError is its error
+from ansible_collections.lvs.cluster.plugins.module_utils.genl import (  # noqa: F401  pylint: disable=unused-import
+    I32 as _I32, NLM_F_ACK, NLMSG_DONE, NLM_F_REQUEST, NLMSG_ERROR, U32 as _U32, GenlError as IPVSError, be16 as _be16, errtext as _errtext, nla,
+    nla_be16, nla_str, nla_u16, nla_u32, open_family, parse_attrs, u16 as _u16, u32 as _u32,
+)
 
 GENL_NAME = "IPVS"
-GENL_VERSION = 1
 
 CMD = {
     "NEW_SERVICE": 1, "SET_SERVICE": 2, "DEL_SERVICE": 3, "GET_SERVICE": 4,
@@ -39,32 +41,6 @@ CMD = {
 }
 CMD_NAMES = dict((v, k) for k, v in CMD.items())
 DAEMON_STATES = {"master": 1, "backup": 2}
-
-# netlink(7)
-NETLINK_GENERIC = 16
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
-NLM_F_MULTI = 0x2
-NLM_F_ACK = 0x4
-NLM_F_DUMP = 0x300
-NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED, NLA_F_NET_BYTEORDER
-GENL_ID_CTRL = 0x10
-CTRL_CMD_GETFAMILY = 3
-CTRL_ATTR_FAMILY_ID = 1
-CTRL_ATTR_FAMILY_NAME = 2
-SOL_NETLINK = 270
-NETLINK_CAP_ACK = 10
-SO_RCVBUFFORCE = 33
-SO_SNDBUFFORCE = 32
-
-_NLMSGHDR = struct.Struct("=IHHII")
-_GENLHDR = struct.Struct("=BBH")
-_NLA = struct.Struct("=HH")
-_U16 = struct.Struct("=H")
-_U32 = struct.Struct("=I")
-_BE16 = struct.Struct(">H")
-_I32 = struct.Struct("=i")
 
 # IPVS_CMD_ATTR_*
 A_SERVICE, A_DEST, A_DAEMON, A_TIMEOUT_TCP, A_TIMEOUT_TCP_FIN, A_TIMEOUT_UDP = 1, 2, 3, 4, 5, 6
@@ -80,65 +56,6 @@ STATS_NAMES = (None, "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps",
                "inbps", "outbps")
 
 BATCH = 256  # requests per send in apply_batch
-RECV_BUFFER = 1 << 16  # the kernel sends netlink dumps in datagrams of at most 32 KiB
-
-
-class IPVSError(Exception):
-    def __init__(self, msg, code=None):
-        Exception.__init__(self, msg)
-        self.code = code
-
-
-# ---------------------------------------------------------------- attributes
-
-def nla(kind, payload):
-    """One netlink attribute, padded to 4 bytes."""
-    length = 4 + len(payload)
-    return _NLA.pack(length, kind) + payload + b"\0" * (-length & 3)
-
-
-def nla_u16(kind, value):
-    return nla(kind, _U16.pack(value))
-
-
-def nla_u32(kind, value):
-    return nla(kind, _U32.pack(value))
-
-
-def nla_be16(kind, value):
-    return nla(kind, _BE16.pack(value))
-
-
-def nla_str(kind, value):
-    return nla(kind, value.encode() + b"\0")
-
-
-def parse_attrs(data, offset=0, end=None, wanted=None):
-    """{type: payload bytes} of the attributes in data[offset:end] (only those in wanted, if given)."""
-    out = {}
-    end = len(data) if end is None else end
-    unpack = _NLA.unpack_from
-    while offset + 4 <= end:
-        length, kind = unpack(data, offset)
-        if length < 4:
-            break
-        kind &= NLA_TYPE_MASK
-        if wanted is None or kind in wanted:
-            out[kind] = data[offset + 4:offset + length]
-        offset += (length + 3) & ~3
-    return out
-
-
-def _u16(raw):
-    return _U16.unpack(raw[:2])[0]
-
-
-def _u32(raw):
-    return _U32.unpack(raw[:4])[0]
-
-
-def _be16(raw):
-    return _BE16.unpack(raw[:2])[0]
 
 
 def _family(name):
@@ -322,112 +239,15 @@ def parse_dest(raw, svc_family, with_counters=False):
     return dest
 
 
-def _errtext(code):
-    if code in errno.errorcode:
-        return "%s (%s)" % (errno.errorcode[code], os.strerror(code))
-    return "error %d" % code
-
-
-# ---------------------------------------------------------------- socket
-
-class _Socket(object):
-    """A generic netlink socket with its own sequence numbers."""
-
-    def __init__(self, family_id=None):
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-        try:
-            self.sock.bind((0, 0))
-            for opt, size in ((SO_SNDBUFFORCE, 1 << 20), (SO_RCVBUFFORCE, 4 << 20)):
-                try:
-                    self.sock.setsockopt(socket.SOL_SOCKET, opt, size)
-                except (OSError, socket.error):
-                    pass
-            try:  # error acknowledgements without a copy of the request
-                self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
-            except (OSError, socket.error):
-                pass
-        except Exception:
-            self.sock.close()
-            raise
-        self.seq = 0
-        self.family_id = family_id
-        # One receive buffer for the socket's life: a buffer per recv() (of the size a dump
-        # may need) costs an allocation and page faults on every message, thousands per table.
-        self.buf = bytearray(RECV_BUFFER)
-        self.view = memoryview(self.buf)
-
-    def close(self):
-        self.sock.close()
-
-    def message(self, msg_type, cmd, attrs, flags):
-        self.seq += 1
-        length = _NLMSGHDR.size + _GENLHDR.size + len(attrs)
-        return self.seq, (_NLMSGHDR.pack(length, msg_type, flags, self.seq, 0)
-                          + _GENLHDR.pack(cmd, GENL_VERSION, 0) + attrs)
-
-    def send(self, data):
-        try:
-            self.sock.send(data)
-        except (OSError, socket.error) as exc:
-            raise IPVSError("netlink send: %s" % exc, getattr(exc, "errno", None))
-
-    def messages(self):
-        """The netlink messages of one datagram: (type, flags, seq, payload offset, end, data)."""
-        try:
-            size = self.sock.recv_into(self.buf)
-            data = self.view[:size].tobytes()
-        except (OSError, socket.error) as exc:  # ENOBUFS: the kernel dropped replies
-            raise IPVSError("netlink receive: %s" % exc, getattr(exc, "errno", None))
-        offset = 0
-        out = []
-        while offset + _NLMSGHDR.size <= len(data):
-            length, kind, flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
-            if length < _NLMSGHDR.size:
-                break
-            out.append((kind, flags, seq, offset + _NLMSGHDR.size, offset + length, data))
-            offset += (length + 3) & ~3
-        return out
-
-    def request(self, cmd, attrs=b"", dump=False, msg_type=None):
-        """One request; returns the attribute dicts of its replies (a dump's messages)."""
-        seq, data = self.message(self.family_id if msg_type is None else msg_type, cmd, attrs,
-                                 NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK))
-        self.send(data)
-        return self.replies(seq)
-
-    def replies(self, seq):
-        out = []
-        while True:
-            for kind, flags, mseq, start, end, data in self.messages():
-                if mseq != seq:
-                    continue
-                if kind == NLMSG_ERROR:
-                    code = -_I32.unpack_from(data, start)[0]
-                    if code:
-                        raise IPVSError(_errtext(code), code)
-                    return out
-                if kind == NLMSG_DONE:
-                    return out
-                out.append(parse_attrs(data, start + _GENLHDR.size, end))
-                if not flags & NLM_F_MULTI:
-                    return out
-
-
 class IPVS(object):
     """One netlink session with the kernel's IPVS (in this network namespace)."""
 
     def __init__(self):
         try:
-            self.nl = _Socket()
-        except (OSError, socket.error) as exc:
-            raise IPVSError("cannot open a generic netlink socket: %s" % exc)
-        try:
-            reply = self.nl.request(CTRL_CMD_GETFAMILY, nla_str(CTRL_ATTR_FAMILY_NAME, GENL_NAME),
-                                    msg_type=GENL_ID_CTRL)
+            self.nl = open_family(GENL_NAME)
         except IPVSError as exc:
-            self.nl.close()
-            raise IPVSError("the kernel has no IPVS generic netlink family (is the ip_vs module loaded?): %s" % exc)
-        self.nl.family_id = _u16(reply[0][CTRL_ATTR_FAMILY_ID])
+            raise IPVSError("the kernel has no IPVS generic netlink family (is the ip_vs module loaded?): %s"
+                            % exc, exc.code)
 
     def close(self):
         self.nl.close()
@@ -501,11 +321,14 @@ class IPVS(object):
         done, errors = [], {}
         flags = NLM_F_REQUEST | NLM_F_ACK
         keys = {}
+        # every request is encoded (addresses converted) before the first is sent: a value
+        # that cannot be converted fails here, with nothing changed
+        requests = [action_request(action, keys) for action in actions]
         for first in range(0, len(actions), batch):
             by_seq = {}
             parts = []
             for i in range(first, min(first + batch, len(actions))):
-                cmd, attrs = action_request(actions[i], keys)
+                cmd, attrs = requests[i]
                 seq, data = self.nl.message(self.nl.family_id, cmd, attrs, flags)
                 by_seq[seq] = (i, cmd)
                 parts.append(data)
@@ -550,32 +373,3 @@ class IPVS(object):
 
     def stop_daemon(self, state):
         self._request("DEL_DAEMON", nla(A_DAEMON, nla_u32(DM_STATE, DAEMON_STATES[state])))
-
-
-# ---------------------------------------------------------------- host
-
-def available_schedulers():
-    """Schedulers this kernel can load, or None when that cannot be told.
-
-    A scheduler is available when its module is loaded (/sys/module/ip_vs_NAME),
-    built in, or installed (modules.builtin, modules.dep of the running kernel).
-    """
-    release = os.uname()[2]
-    names = set()
-    seen = False
-    for path in ("/lib/modules/%s/modules.builtin" % release, "/lib/modules/%s/modules.dep" % release):
-        try:
-            with open(path) as f:
-                text = f.read()
-        except (IOError, OSError):
-            continue
-        seen = True
-        for sched in model.SCHEDULERS:
-            if "/ip_vs_%s.ko" % sched in text:
-                names.add(sched)
-    if not seen:
-        return None
-    for sched in model.SCHEDULERS:
-        if os.path.isdir("/sys/module/ip_vs_%s" % sched):
-            names.add(sched)
-    return names

@@ -30,7 +30,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import (
     ClusterModelError, DEFAULT_MODE, INSTANCE_SPEC, MAX_STRING, SERVICE_SPEC, SYNC_DAEMON_SPEC, SYNC_GROUP_SPEC,
     TRACK_FILE_SPEC, VRRP_SCRIPT_SPEC, VS_GROUP_SPEC,
     cluster_model, conf_line, conf_number, conf_string, conf_word, parse_ip, resolve_service, validate,
-    _instance_rules, _text,
+    instance_rules as _instance_rules, text as _text,
 )
 
 NOTIFY_KEYS = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")

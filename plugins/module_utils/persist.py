@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 
+from ansible_collections.lvs.cluster.plugins.module_utils.steps import StepError
 from ansible_collections.lvs.cluster.plugins.module_utils.host import boot_replay  # noqa: F401  (packaged with the modules)
 
 STATE_DIR = "/etc/lvs-cluster"
@@ -206,28 +207,44 @@ def hook_needs_install():
     return os.path.isdir("/etc/init.d") and not _rc_links()
 
 
+class HookError(StepError):
+    """The boot hook could not be installed (a helper program failed); what this call
+    installed is removed again before it is raised."""
+
+
 def ensure_hook(module):
     """Install the boot hook (script, init script, unit) and enable it.
-    Returns True when something changed (or would in check mode)."""
+    Returns True when something changed (or would in check mode); HookError, with
+    what it installed removed again, when a helper program fails."""
     if not hook_needs_install():
         return False
     if module.check_mode:
         return True
-    for path, content, mode in HOOK_FILES:
-        if read_text(path) != content:
-            write_atomic(path, content, mode)
-    if not os.path.islink(UNIT_WANTS):
-        if not os.path.isdir(os.path.dirname(UNIT_WANTS)):
-            os.makedirs(os.path.dirname(UNIT_WANTS), 0o755)
-        os.symlink(UNIT_PATH, UNIT_WANTS)
-    if not _rc_links():
-        update_rc = module.get_bin_path("update-rc.d")
-        if update_rc:
-            # _SKIP_SYSTEMD_NATIVE: the unit is enabled above, by its symlink.
-            rc, out, err = module.run_command([update_rc, SERVICE, "defaults"],
-                                              environ_update={"_SKIP_SYSTEMD_NATIVE": "1"})
-            if rc != 0:
-                module.fail_json(msg="update-rc.d %s defaults failed: %s" % (SERVICE, err.strip()))
+    before = [(path, read_text(path), mode) for path, _content, mode in HOOK_FILES]
+    made_link = False
+    try:
+        for path, content, mode in HOOK_FILES:
+            if read_text(path) != content:
+                write_atomic(path, content, mode)
+        if not os.path.islink(UNIT_WANTS):
+            if not os.path.isdir(os.path.dirname(UNIT_WANTS)):
+                os.makedirs(os.path.dirname(UNIT_WANTS), 0o755)
+            os.symlink(UNIT_PATH, UNIT_WANTS)
+            made_link = True
+        if not _rc_links():
+            update_rc = module.get_bin_path("update-rc.d")
+            if update_rc:
+                # _SKIP_SYSTEMD_NATIVE: the unit is enabled above, by its symlink.
+                rc, _out, err = module.run_command([update_rc, SERVICE, "defaults"],
+                                                   environ_update={"_SKIP_SYSTEMD_NATIVE": "1"})
+                if rc != 0:
+                    raise HookError("update-rc.d %s defaults failed (rc %d): %s" % (SERVICE, rc, err.strip()))
+    except Exception:
+        if made_link:
+            remove(UNIT_WANTS)
+        for path, content, mode in before:
+            restore_file(path, content, mode)
+        raise
     if os.path.isdir("/run/systemd/system"):
         systemctl = module.get_bin_path("systemctl")
         if systemctl:
@@ -274,9 +291,15 @@ def sync_state(module, kind, name, data):
         changed = remove_hook_if_unused(module, path) or changed
         return changed, path
     content = render_state(kind, name, data)
-    if read_text(path) != content:
+    old = read_text(path)
+    if old != content:
         changed = True
         if not module.check_mode:
             write_atomic(path, content, 0o644)
-    changed = ensure_hook(module) or changed
+    try:
+        changed = ensure_hook(module) or changed
+    except Exception:
+        if not module.check_mode:
+            restore_file(path, old)  # the state file goes back with the hook: one step, all or nothing
+        raise
     return changed, path

@@ -9,8 +9,9 @@ __metaclass__ = type
 
 import ipaddress
 import os
-import re
 import traceback
+
+from ansible_collections.lvs.cluster.plugins.module_utils import fields
 
 try:
     from pyroute2 import IPRoute  # pylint: disable=unused-import  # modules call routing.IPRoute()
@@ -29,13 +30,12 @@ RT_TABLES_FILES = ("/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables",
 RT_TABLES_DIRS = ("/etc/iproute2/rt_tables.d", "/usr/share/iproute2/rt_tables.d")
 RT_TABLES_D = "/etc/iproute2/rt_tables.d"
 RESERVED_TABLES = {0: "unspec", 253: "default", 254: "main", 255: "local"}
-TABLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 U32 = 0xFFFFFFFF
 AF_INET, AF_INET6 = 2, 10
 
 
-class ValidationError(Exception):
-    """A bad input; the message names the field."""
+# A bad input; the message names the field (the vocabulary's error).
+ValidationError = fields.FieldError
 
 
 def to_text(s):
@@ -47,13 +47,7 @@ def to_text(s):
 def parse_interface_address(value, field):
     """'192.0.2.100' or '192.0.2.100/32' -> ipaddress.ip_interface (host
     prefix when none is given)."""
-    try:
-        s = to_text(value).strip()
-        if "/" not in s:
-            s += "/128" if ":" in s else "/32"
-        return ipaddress.ip_interface(s)
-    except ValueError:
-        raise ValidationError("%s: %r is not an IP address[/prefix]" % (field, value))
+    return fields.interface_address(field, value)
 
 
 def parse_network(value, field):
@@ -68,10 +62,8 @@ def parse_network(value, field):
 
 
 def parse_address(value, field):
-    try:
-        return ipaddress.ip_address(to_text(value).strip())
-    except ValueError:
-        raise ValidationError("%s: %r is not an IP address" % (field, value))
+    """An IP address (no zone id) as ipaddress object, or ValidationError naming field."""
+    return fields.ip(field, to_text(value).strip())
 
 
 def family_of(ver):
@@ -118,9 +110,7 @@ def read_rt_tables(exclude=None, files=RT_TABLES_FILES, dirs=RT_TABLES_DIRS):
 def validate_table(name, table_id, entries):
     """Check a table name and number against each other and against the
     existing rt_tables entries (not counting the module's own file)."""
-    if not name or not TABLE_NAME_RE.match(name):
-        raise ValidationError("name: %r is not a valid routing table name (letters, digits, _ . -; "
-                              "starting with a letter)" % name)
+    fields.table_name("name", name)
     if name in RESERVED_TABLES.values():
         raise ValidationError("name: %r is a reserved routing table" % name)
     if table_id is None:
@@ -151,8 +141,8 @@ def normalize_route(spec, idx, link_exists):
     dest = parse_network(spec.get("dest") or "default", field + ".dest")
     gw = parse_address(spec["gateway"], field + ".gateway") if spec.get("gateway") else None
     dev = spec.get("dev")
-    if dev is not None and (not re.match(r"^[^/\s:]{1,15}$", dev) or dev in (".", "..")):
-        raise ValidationError("%s.dev: %r is not an interface name" % (field, dev))
+    if dev is not None:
+        fields.ifname(field + ".dev", dev)
     if gw is None and not dev:
         raise ValidationError("%s: give gateway or dev" % field)
     if dest is not None and gw is not None and dest.version != gw.version:
@@ -199,8 +189,8 @@ def normalize_rule(spec, idx):
     if prio is not None and not (1 <= prio <= 32766):
         raise ValidationError("%s.priority: %s is out of range (1..32766)" % (field, prio))
     iif = spec.get("iif") or None
-    if iif is not None and (not re.match(r"^[^/\s:]{1,15}$", iif) or iif in (".", "..")):
-        raise ValidationError("%s.iif: %r is not an interface name" % (field, iif))
+    if iif is not None:
+        fields.ifname(field + ".iif", iif)
     if src is None and dst is None and mark is None and iif is None:
         raise ValidationError("%s: give from, to, fwmark or iif: a rule without a selector (or with only "
                               "'from: all') sends all traffic of the host to the table" % field)

@@ -2,8 +2,10 @@
 # Copyright: lvs.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """All or nothing for modules that make several changes: each step carries its
-undo; when a step fails, the steps done are undone newest first and the module
-fails listing what was done, undone and not run."""
+undo; when a step fails, whatever the exception (the kernel's, a file's, a helper
+program's), the steps done are undone newest first and the module fails listing
+what was done, undone and not run. A step raises; it never calls fail_json (that
+would exit before the undo)."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -14,14 +16,19 @@ class StepError(Exception):
 
 
 class Step(object):
+    """One change: text (what it does), do() and undo() (None: cannot be undone)."""
+
     def __init__(self, text, do, undo=None):
         self.text, self.do, self.undo = text, do, undo
 
 
-def run(steps, errors=(StepError,)):
+def run(steps, errors=()):
     """Run steps in order. Returns None when all succeeded, else a dict for fail_json:
-    msg, failed_step, steps_done, steps_undone, steps_not_run, undo_errors, changed."""
-    errors = tuple(errors) + (StepError,)
+    msg, failed_step, steps_done, steps_undone, steps_not_run, undo_errors, changed.
+
+    Any exception of a step rolls back the steps before it (errors: kept for the callers
+    that name the errors they expect; every Exception is caught)."""
+    errors = (Exception,)
     done = []
     for i, step in enumerate(steps):
         try:
@@ -36,17 +43,24 @@ def run(steps, errors=(StepError,)):
                     d.undo()
                     undone.append(d.text)
                 except errors as uexc:
-                    undo_errors.append("undo of %s: %s" % (d.text, uexc))
+                    undo_errors.append("undo of %s: %s" % (d.text, _reason(uexc)))
             if undo_errors:
                 tail = "undoing failed: %s" % "; ".join(undo_errors)
             else:
                 tail = "the %d step(s) done before were undone" % len(done)
-            return dict(msg="%s failed: %s; %s" % (step.text, exc, tail), failed_step=step.text,
+            return dict(msg="%s failed: %s; %s" % (step.text, _reason(exc), tail), failed_step=step.text,
                         steps_done=[d.text for d in done], steps_undone=undone,
                         steps_not_run=[s.text for s in steps[i + 1:]], undo_errors=undo_errors,
                         changed=bool(undo_errors))
         done.append(step)
     return None
+
+
+def _reason(exc):
+    """The error text; with the exception's type where it is not an expected one (a KeyError...)."""
+    if isinstance(exc, (StepError, EnvironmentError)) or type(exc).__name__ in ("GenlError", "NetlinkError"):
+        return str(exc)
+    return "%s (%s)" % (exc, type(exc).__name__)
 
 
 def apply(module, todo, result, errors=()):

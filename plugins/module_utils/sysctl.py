@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
+
+from ansible_collections.lvs.cluster.plugins.module_utils import fields
 
 CONF_DIR = "/proc/sys/net/ipv4/conf"
 PSEUDO = ("all", "default")
@@ -18,7 +19,6 @@ PARAMS = {
     "rp_filter": (0, 1, 2),
     "send_redirects": (0, 1),
 }
-IFNAME_RE = re.compile(r"^[^/\s:]{1,15}$")
 
 
 def key_name(iface, param):
@@ -53,7 +53,7 @@ def validate_interfaces(interfaces, conf_dir=CONF_DIR):
     """Error message naming bad or missing interfaces, or None."""
     if not interfaces:
         return "interfaces: give at least one interface (or all / default)"
-    bad = [i for i in interfaces if not isinstance(i, str) or not IFNAME_RE.match(i)]
+    bad = [i for i in interfaces if i not in PSEUDO and not fields.is_valid(fields.ifname, i)]
     if bad:
         return "interfaces: invalid interface name(s): %s" % ", ".join(map(str, bad))
     missing = [i for i in interfaces if i not in PSEUDO and not os.path.isdir(os.path.join(conf_dir, i))]

@@ -111,9 +111,10 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_checks
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_common as common
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as model
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink
+from ansible_collections.lvs.cluster.plugins.module_utils import locking
 
 SERVICE_KEYS = set(common.SERVICE_KEY_OPTIONS) | set(common.SERVICE_OPTIONS) | set(["destinations", "name"])
 DEST_KEYS = set(common.DEST_OPTIONS)
@@ -145,7 +146,7 @@ def desired_table(services):
 
 def check_kernel_rules(ipvs, desired):
     mixed = any((":" in d["address"]) != (svc["family"] == "ipv6") for svc, dests in desired for d in dests)
-    return model.kernel_rules(desired, schedulers=ipvs_netlink.available_schedulers(),
+    return model.kernel_rules(desired, schedulers=ipvs_checks.available_schedulers(),
                               sync_daemons=mixed and bool(ipvs.daemons()))
 
 
@@ -160,7 +161,10 @@ def listing(descriptions, limit=5):
 
 def apply_all_or_nothing(module, ipvs, current, actions):
     """Apply actions; on a refusal restore current and fail listing the steps."""
-    done, errors = ipvs.apply_batch(actions)
+    try:
+        done, errors = ipvs.apply_batch(actions)
+    except Exception as exc:  # pylint: disable=broad-except  # whatever fails, the table goes back
+        done, errors = [], {0: "%s (%s)" % (exc, type(exc).__name__)}
     if not errors:
         return
     first = min(errors)
@@ -178,8 +182,8 @@ def apply_all_or_nothing(module, ipvs, current, actions):
             i = min(undo_errors)
             rollback_error = "%s: %s" % (model.describe(undo[i]), undo_errors[i])
         restored = not model.plan_table(ipvs.table(), current, purge=True)
-    except ipvs_netlink.IPVSError as exc:
-        rollback_error = str(exc)
+    except Exception as exc:  # pylint: disable=broad-except  # reported: the rollback is incomplete
+        rollback_error = "%s (%s)" % (exc, type(exc).__name__)
     if restored:
         outcome = "the table is back as it was before the task"
     else:
@@ -217,7 +221,7 @@ def main():
     except model.IPVSValidationError as exc:
         module.fail_json(msg=str(exc), invocation=invocation(module))
 
-    with common.connect(module) as ipvs:
+    with locking.host_lock(module, "ipvs"), common.connect(module) as ipvs:
         errors = check_kernel_rules(ipvs, desired)
         if errors:
             module.fail_json(msg="; ".join(errors), invocation=invocation(module))

@@ -155,6 +155,7 @@ actions:
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.lvs.cluster.plugins.module_utils import fields
 from ansible_collections.lvs.cluster.plugins.module_utils import locking
 from ansible_collections.lvs.cluster.plugins.module_utils import persist
 from ansible_collections.lvs.cluster.plugins.module_utils import routing
@@ -170,7 +171,7 @@ def main():
     if not routing.HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2"), exception=routing.PYROUTE2_IMPORT_ERROR)
     with locking.host_lock(module, "host"):
-        rt_path = routing.rt_tables_path(name) if routing.TABLE_NAME_RE.match(name or "") else None
+        rt_path = routing.rt_tables_path(name) if fields.is_valid(fields.table_name, name) else None
         spath = persist.state_path("policy_route", name)
         old_text, old = persist.read_text(spath), persist.read_json(spath) or {}
         rt_before = persist.read_text(rt_path) if rt_path else None

@@ -263,6 +263,22 @@ ROWS = [
     (R, "policy_route", dict(name="main", table_id=102), "name"),
     (R, "policy_route", dict(name="bad name", table_id=102), "name"),
     (R, "policy_route", dict(name="lvs_t2", table_id="x"), "table_id"),
+    # ---------------------------------------------------------------- issue 23, classes 2 and 3
+    # patterns ending in $ took a trailing newline: the rule was added, the name became a file name
+    (R, "policy_route", dict(name="lvs_t2", table_id=102, rules=[{"iif": "eth0\n"}]), "rules[0].iif"),
+    (R, "policy_route", dict(name="lvs_t2\n", table_id=102, rules=[{"from": "192.0.2.21"}]), "name"),
+    (R, "policy_route", dict(name="lvs_t2", table_id=102, routes=[{"dev": "eth0\n"}]), "routes[0].dev"),
+    # a device named like an ip keyword worked live and broke the boot replay
+    (R, "vip_address", dict(address=["192.0.2.150"], interface="table", interface_type="dummy"), "interface"),
+    (R, "vip_address", dict(address=["192.0.2.150"], interface="via", interface_type="dummy"), "interface"),
+    (R, "policy_route", dict(name="table", table_id=102, rules=[{"from": "192.0.2.21"}]), "name"),
+    # IPv6 zone ids: refused in validation, not by inet_pton while applying
+    (D, "ipvs_service", dict(address="fe80::5%eth0", port=80), "service.address"),
+    (D, "ipvs_table", table(new(destinations=[{"address": "192.0.2.23"}]), dict(address="fe80::5%eth0", port=80)),
+     "services[1].address"),
+    (R, "vip_address", dict(address=["2001:db8::150%lo"]), "address[0]"),
+    (R, "policy_route", dict(name="lvs_t2", table_id=102, routes=[{"gateway": "fe80::1%eth0", "dev": "eth0"}]),
+     "routes[0].gateway"),
 ]
 
 

@@ -168,7 +168,7 @@ MALFORMED = [
      "address[/prefix] only"),
     ("vip-prefix-33", setkey(inst(), "vips", ["192.0.2.100/33"]), I + "[0].vips[0]", "between 0 and 32"),
     ("vip-dict-bad-dev", setkey(inst(), "vips", [{"address": "192.0.2.100/32", "dev": "eth0 label x"}]),
-     I + "[0].vips[0].dev", "must be one word"),
+     I + "[0].vips[0].dev", "not a valid interface name"),
     ("vip-dict-long-label", setkey(inst(), "vips", [{"address": "192.0.2.100/32", "label": "eth0:" + "x" * 20}]),
      I + "[0].vips[0].label", "is not an address label"),
     ("rs-address-bad", setkey(rs(), "address", "192.0.2.300"), S + "[0].realservers[0].address",

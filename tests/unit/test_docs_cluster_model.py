@@ -1,6 +1,6 @@
 """docs/cluster-model.md documents every key the schema accepts, and names only variables that exist.
 
-The reference part is generated from SCHEMA (cluster_model.schema_markdown);
+The reference part is generated from SCHEMA (cluster_docs.schema_markdown, cluster_spec.SCHEMA);
 UPDATE_DOCS=1 rewrites it.
 """
 import os
@@ -12,7 +12,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.cluster_model import S
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOC = os.path.join(REPO, "docs", "cluster-model.md")
-BEGIN = "<!-- BEGIN generated from plugins/module_utils/cluster_model.py SCHEMA -->\n"
+BEGIN = "<!-- BEGIN generated from plugins/module_utils/cluster_spec.py SCHEMA -->\n"
 END = "<!-- END generated -->\n"
 
 

@@ -245,3 +245,65 @@ def test_boot_program_is_a_real_file():
     cmds = [" ".join(a) for a, _t, _c in boot_replay.commands(state)]
     assert cmds == ["modprobe dummy", "ip link add lvs0 type dummy", "ip link set lvs0 up",
                     "ip -4 addr replace 192.0.2.1/32 dev lvs0"]
+
+
+def test_any_exception_of_a_step_rolls_back_the_steps_before():
+    """Issue 23 class 4: not only the errors a caller names: a helper's failure, a bug
+    (KeyError), SystemExit-free errors of any kind undo what was done and say which steps ran."""
+    log = []
+
+    def boom():
+        raise KeyError("no such key")
+    todo = [steps.Step("a", lambda: log.append("do a"), lambda: log.append("undo a")),
+            steps.Step("b", boom, lambda: log.append("undo b")),
+            steps.Step("c", lambda: log.append("do c"))]
+    out = steps.run(todo, errors=(OSError,))
+    assert log == ["do a", "undo a"], log
+    assert out["failed_step"] == "b" and out["steps_undone"] == ["a"] and out["steps_not_run"] == ["c"]
+    assert "b failed: 'no such key' (KeyError)" in out["msg"], out["msg"]
+
+
+def test_a_failing_helper_program_in_the_boot_hook_leaves_no_state_file_nor_hook(tmp_path, monkeypatch):
+    """Issue 23 class 4: update-rc.d exits non-zero while the state file is written: the step
+    raises (no fail_json inside a step), the state file and every hook file go back as they were."""
+    from ansible_collections.lvs.cluster.plugins.module_utils import persist
+    root = tmp_path
+    state_dir = str(root / "etc/lvs-cluster")
+    monkeypatch.setattr(persist, "STATE_DIR", state_dir)
+    monkeypatch.setattr(persist, "state_path", lambda kind, name, _p=persist.state_path: _p(kind, name, state_dir))
+    monkeypatch.setattr(persist, "SCRIPT_PATH", str(root / "sbin/lvs-cluster-net"))
+    monkeypatch.setattr(persist, "INIT_PATH", str(root / "init.d/lvs-cluster-net"))
+    monkeypatch.setattr(persist, "UNIT_PATH", str(root / "system/lvs-cluster-net.service"))
+    monkeypatch.setattr(persist, "UNIT_WANTS", str(root / "system/wants/lvs-cluster-net.service"))
+    monkeypatch.setattr(persist, "HOOK_FILES", ((persist.SCRIPT_PATH, "script", 0o755),
+                                                (persist.INIT_PATH, "init", 0o755),
+                                                (persist.UNIT_PATH, "unit", 0o644)))
+    monkeypatch.setattr(persist, "_rc_links", lambda: [])
+    monkeypatch.setattr(persist.os.path, "isdir", lambda p, _isdir=persist.os.path.isdir:
+                        True if p == "/etc/init.d" else _isdir(p))
+
+    class Module:
+        check_mode = False
+
+        def get_bin_path(self, name):
+            return "/usr/sbin/" + name
+
+        def run_command(self, argv, **kw):
+            if argv[0].endswith("update-rc.d"):
+                return 1, "", "update-rc.d: error: no runlevel symlinks"
+            return 0, "", ""
+
+        def fail_json(self, **kw):
+            raise AssertionError("fail_json inside a step: %s" % kw)
+
+    state = persist.state_path("vip", "lo")
+    assert state.startswith(str(root))
+    log = []
+    todo = [steps.Step("ip addr add", lambda: log.append("add"), lambda: log.append("del")),
+            steps.Step("write state", lambda: persist.sync_state(Module(), "vip", "lo", {"vips": ["192.0.2.1/32"]}),
+                       lambda: persist.sync_state(Module(), "vip", "lo", None))]
+    out = steps.run(todo)
+    assert out is not None and out["failed_step"] == "write state", out
+    assert "update-rc.d" in out["msg"] and log == ["add", "del"], (out, log)
+    left = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    assert left == [] and not os.path.exists(state), left

@@ -15,7 +15,7 @@ def dest(s, **kw):
 
 
 @pytest.mark.parametrize("spec,field,words", [
-    (dict(address="192.0.2.256", port=80), "service.address", "not an IPv4 or IPv6"),
+    (dict(address="192.0.2.256", port=80), "service.address", "is not an IP address"),
     (dict(address="192.0.2.1", port=65536), "service.port", "out of range"),
     (dict(address="192.0.2.1"), "service.port", "required"),
     (dict(port=80), "service.address", "required"),

@@ -271,3 +271,28 @@ def test_requests_encode_the_same_with_the_key_cache():
     for action in plan:
         assert nl.action_request(action, keys) == nl.action_request(action)
     assert len(keys) == 4
+
+
+def test_an_address_that_cannot_be_encoded_fails_before_anything_is_sent(monkeypatch):
+    """Issue 23 class 2: inet_pton failing on the 301st action escaped after 256 acknowledged
+    adds. Every request is encoded before the first is sent: nothing reaches the kernel."""
+    def request(action, keys=None):
+        if action[1] == 300:
+            raise OSError("illegal IP address string passed to inet_pton")
+        return nl.CMD["NEW_DEST"], b""
+    monkeypatch.setattr(nl, "action_request", request)
+    ipvs = nl.IPVS.__new__(nl.IPVS)
+    ipvs.nl = FakeLink({})
+    with pytest.raises(OSError):
+        ipvs.apply_batch([("add-dest", i, None) for i in range(400)])
+    assert ipvs.nl.sends == []
+
+
+def test_a_zone_id_is_refused_in_validation_naming_the_field():
+    with pytest.raises(m.IPVSValidationError) as e:
+        m.normalize_service(dict(protocol="tcp", address="fe80::5%eth0", port=80), field="services[1]")
+    assert str(e.value).startswith("services[1].address: ") and "zone" in str(e.value)
+    svc = m.normalize_service(dict(protocol="tcp", address="2001:db8::5", port=80))
+    with pytest.raises(m.IPVSValidationError) as e:
+        m.normalize_dest(dict(address="2001:db8::6%2"), svc, field="services[0].destinations[3]")
+    assert str(e.value).startswith("services[0].destinations[3].address: "), str(e.value)

@@ -14,6 +14,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.lvs.cluster.plugins.module_utils import fields
 from ansible_collections.lvs.cluster.plugins.module_utils import persist
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl
 from ansible_collections.lvs.cluster.plugins.module_utils.steps import Step
@@ -32,8 +33,8 @@ LEGACY_DIR = "/var/lib/lvs-cluster"
 LEGACY_STATE = "/var/lib/lvs-cluster/arp_sysctl.json"
 
 
-class ValidationError(Exception):
-    """A bad input; the message names the field."""
+# A bad input; the message names the field (the vocabulary's error).
+ValidationError = fields.FieldError
 
 
 def legacy_state_file_for(name, state_dir=LEGACY_DIR):

@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.lvs.cluster.plugins.module_utils import fields
+
 ARGUMENT_SPEC = dict(
     port=dict(type="list", elements="raw", required=True, aliases=["ports"]),
     state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -18,19 +20,13 @@ ARGUMENT_SPEC = dict(
 STATE_NAME = "ipv4"  # /etc/lvs-cluster/gue_port-ipv4.json: IPv4 FOU ports (TUN real servers are IPv4)
 
 
-class ValidationError(Exception):
-    """A bad input; the message names the field."""
+# A bad input; the message names the field (the vocabulary's error).
+ValidationError = fields.FieldError
 
 
 def check_port(field, value):
-    """1..65535, given as a number or its digits; not a boolean."""
-    if isinstance(value, bool):
-        raise ValidationError("%s: %r is not a port number" % (field, value))
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ValidationError("%s: %r is not a port number (1..65535)" % (field, value))
-    return value
+    """1..65535, given as a number or its digits; not a boolean (fields.port)."""
+    return fields.port(field, value)
 
 
 def validate(params):

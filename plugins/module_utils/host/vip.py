@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.lvs.cluster.plugins.module_utils import fields
+
 TYPES = ("auto", "loopback", "dummy", "ipip", "gre", "existing")
 # The tunnel fallback devices a kernel module creates (in every network namespace):
 # key-less IPIP arrives on tunl0, key-less GRE on gre0.
@@ -27,29 +29,15 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ValidationError(Exception):
-    """A bad input; the message names the field."""
-
-
-def check_ifname(field, value):
-    if not isinstance(value, str) or not value or len(value) > 15 or value in (".", "..") \
-            or any(c in value for c in "/:") or any(c.isspace() for c in value):
-        raise ValidationError("%s: %r is not a valid interface name (1..15 characters, no '/', ':' or "
-                              "spaces, not '.' or '..')" % (field, value))
-    return value
+# A bad input; the message names the field (the vocabulary's error).
+ValidationError = fields.FieldError
 
 
 def parse_vip(value, field, on_lo):
     """'192.0.2.100' or '192.0.2.100/32' -> '192.0.2.100/32' (host prefix when none is given)."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("%s: %r is not an IP address[/prefix]" % (field, value))
-    s = value.strip()
-    if "/" not in s:
-        s += "/128" if ":" in s else "/32"
-    try:
-        iface = ipaddress.ip_interface(s)
-    except ValueError:
-        raise ValidationError("%s: %r is not an IP address[/prefix]" % (field, value))
+    iface = fields.interface_address(field, value)
     ip = iface.ip
     if ip.is_loopback:
         raise ValidationError("%s: %s is a loopback address, not a VIP" % (field, ip))
@@ -64,7 +52,7 @@ def parse_vip(value, field, on_lo):
 
 def validate(params):
     """The request of a task (module params), or ValidationError naming the field."""
-    dev = check_ifname("interface", params.get("interface"))
+    dev = fields.ifname("interface", params.get("interface"))
     itype = params.get("interface_type") or "auto"
     if itype not in TYPES:
         raise ValidationError("interface_type: must be one of %s, not %r" % (", ".join(TYPES), itype))
