@@ -332,6 +332,7 @@ def _family_rules(inst, ipath):
 
 
 def instance_vip_addresses(inst):
+    """The addresses (no prefix length) of an instance's vips, each given as a string or a {address: ...} dict."""
     return [vip_address(v if isinstance(v, str) else v["address"]) for v in inst.get("vips") or []]
 
 

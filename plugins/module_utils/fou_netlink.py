@@ -33,6 +33,7 @@ BOUND = ((A_LOCAL_V4, "local"), (A_LOCAL_V6, "local"), (A_PEER_V4, "peer"), (A_P
 
 
 class FouError(Exception):
+    """A FOU netlink failure; code: the errno the kernel (or the socket) gave, if any."""
     def __init__(self, msg, code=None):
         Exception.__init__(self, msg)
         self.code = code
@@ -70,6 +71,7 @@ class Fou(object):
                            exc.code)
 
     def close(self):
+        """Close the netlink socket."""
         self.nl.close()
 
     def _request(self, what, cmd, attrs=b"", dump=False):
@@ -79,10 +81,13 @@ class Fou(object):
             raise FouError("fou %s failed: %s" % (what, exc), exc.code)
 
     def ports(self):
+        """The kernel's FOU ports as parse_port dicts; FouError if the dump fails."""
         return [parse_port(a) for a in self._request("port list", CMD_GET, dump=True)]
 
     def add(self, port):
+        """Add an IPv4 GUE port on every local address (ip fou add port P gue); FouError if the kernel refuses."""
         self._request("add port %d gue" % port, CMD_ADD, port_attrs(port))
 
     def delete(self, port):
+        """Delete the IPv4 FOU port (ip fou del port P); FouError if the kernel refuses."""
         self._request("del port %d" % port, CMD_DEL, nla_be16(A_PORT, port) + _u8(A_AF, socket.AF_INET))

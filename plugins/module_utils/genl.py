@@ -69,18 +69,22 @@ def nla(kind, payload):
 
 
 def nla_u16(kind, value):
+    """A netlink attribute holding value as a native-endian u16."""
     return nla(kind, U16.pack(value))
 
 
 def nla_u32(kind, value):
+    """A netlink attribute holding value as a native-endian u32."""
     return nla(kind, U32.pack(value))
 
 
 def nla_be16(kind, value):
+    """A netlink attribute holding value as a big-endian (network order) u16, e.g. a port."""
     return nla(kind, BE16.pack(value))
 
 
 def nla_str(kind, value):
+    """A netlink attribute holding value as a NUL-terminated string."""
     return nla(kind, value.encode() + b"\0")
 
 
@@ -101,18 +105,22 @@ def parse_attrs(data, offset=0, end=None, wanted=None):
 
 
 def u16(raw):
+    """The native-endian u16 at the start of an attribute payload."""
     return U16.unpack(raw[:2])[0]
 
 
 def u32(raw):
+    """The native-endian u32 at the start of an attribute payload."""
     return U32.unpack(raw[:4])[0]
 
 
 def be16(raw):
+    """The big-endian (network order) u16 at the start of an attribute payload."""
     return BE16.unpack(raw[:2])[0]
 
 
 def errtext(code):
+    """An errno as text: 'ENOENT (No such file or directory)', or 'error N' for an unknown code."""
     if code in errno.errorcode:
         return "%s (%s)" % (errno.errorcode[code], os.strerror(code))
     return "error %d" % code
@@ -147,15 +155,18 @@ class Socket(object):
         self.view = memoryview(self.buf)
 
     def close(self):
+        """Close the netlink socket."""
         self.sock.close()
 
     def message(self, msg_type, cmd, attrs, flags):
+        """(seq, bytes) of one generic netlink message carrying cmd and attrs, with the next sequence number."""
         self.seq += 1
         length = NLMSGHDR.size + GENLHDR.size + len(attrs)
         return self.seq, (NLMSGHDR.pack(length, msg_type, flags, self.seq, 0)
                           + GENLHDR.pack(cmd, GENL_VERSION, 0) + attrs)
 
     def send(self, data):
+        """Send one message; GenlError (with the errno) if the socket refuses it."""
         try:
             self.sock.send(data)
         except (OSError, socket.error) as exc:
@@ -186,6 +197,8 @@ class Socket(object):
         return self.replies(seq)
 
     def replies(self, seq):
+        """The attribute dicts of the replies to seq, until its ACK, NLMSG_DONE or a single reply;
+        GenlError if the kernel answers with an error."""
         out = []
         while True:
             for kind, flags, mseq, start, end, data in self.messages():

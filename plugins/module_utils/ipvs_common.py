@@ -42,6 +42,7 @@ DEST_OPTIONS = dict(
 
 
 def service_spec(params):
+    """The service key and option parameters of a task as a dict; protocol is None for a fwmark service."""
     keys = list(SERVICE_KEY_OPTIONS) + list(SERVICE_OPTIONS)
     spec = dict((k, params.get(k)) for k in keys)
     if spec.get("fwmark") is not None:
@@ -82,6 +83,8 @@ def apply_actions(module, ipvs, actions):
 
 
 def table_diff(before_table, actions, keys=None):
+    """The module diff {before, after} (ipvsadm -S text) of applying actions to before_table,
+    limited to the services whose key is in keys when keys is given."""
     after_table = model.simulate(before_table, actions)
     if keys is not None:
         before_table = model.select(before_table, keys)
@@ -90,6 +93,7 @@ def table_diff(before_table, actions, keys=None):
 
 
 def validation_error(module, exc):
+    """Fail the module with the validation error's text (module.fail_json: does not return)."""
     module.fail_json(msg=str(exc))
 
 

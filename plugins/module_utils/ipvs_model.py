@@ -71,6 +71,7 @@ def check_bool(field, value, default=False):
 
 
 def check_dict(field, value):
+    """value if it is a dict; IPVSValidationError naming field otherwise."""
     if not isinstance(value, dict):
         _fail(field, "must be a dictionary of options, not %s %r" % (type(value).__name__, value))
     return value
@@ -90,6 +91,8 @@ def parse_address(field, value):
 
 
 def check_port(field, value, allow_zero=False):
+    """value as a port number in 1..65535 (0 allowed with allow_zero); IPVSValidationError naming field if None,
+    not an integer or out of range."""
     if value is None:
         _fail(field, "a port number is required")
     port = check_int(field, value)
@@ -99,6 +102,7 @@ def check_port(field, value, allow_zero=False):
 
 
 def check_range(field, value, low, high):
+    """value as an int within low..high; IPVSValidationError naming field otherwise."""
     v = check_int(field, value)
     if v < low or v > high:
         _fail(field, "%d is out of range (%d..%d)" % (v, low, high))
@@ -151,6 +155,8 @@ def normalize_netmask(field, value, family):
 
 
 def normalize_sched_flags(field, value):
+    """The scheduler flags as a sorted list without duplicates (None -> [], a comma-separated string is split);
+    IPVSValidationError naming field for a non-list or an unknown flag."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -247,6 +253,7 @@ def merge_service(spec, current):
 
 
 def service_key(svc):
+    """What identifies a service: ('fwmark', family, mark) or (protocol, address, port)."""
     if svc.get("fwmark"):
         return ("fwmark", svc["family"], svc["fwmark"])
     return (svc["protocol"], svc["address"], svc["port"])
@@ -261,6 +268,7 @@ def service_name(svc):
 
 
 def host_port(address, port):
+    """address:port, with an IPv6 address in brackets: [2001:db8::1]:80."""
     if ":" in address:
         return "[%s]:%d" % (address, port)
     return "%s:%d" % (address, port)
@@ -384,6 +392,7 @@ def merge_dest(spec, current):
 
 
 def dest_key(dest):
+    """What identifies a real server within its service: (address, port)."""
     return (dest["address"], dest["port"])
 
 
@@ -392,6 +401,7 @@ DEST_FIELDS = ("forward", "weight", "upper_threshold", "lower_threshold", "tun_t
 
 
 def differs(current, desired, fields):
+    """The names among fields whose values differ between current and desired."""
     return [f for f in fields if current.get(f) != desired.get(f)]
 
 
@@ -499,6 +509,7 @@ def summarize(actions):
 
 
 def check_unique(items, keyf, field):
+    """IPVSValidationError naming field if two items have the same key keyf(item)."""
     seen = set()
     for item in items:
         k = keyf(item)
@@ -608,6 +619,7 @@ def format_rules(table):
 
 
 def describe(action):
+    """A planned action (verb, svc, dest) in words, naming the service and real server as ipvsadm does."""
     verb, svc, dest = action
     if svc is None:
         return verb

@@ -169,6 +169,8 @@ def _stats(a, stats64, stats32):
 
 
 def parse_service(raw, with_stats=False):
+    """A service dict (family, fwmark or protocol/address/port, scheduler and options) of a netlink
+    service attribute; with its statistics under 'stats' when with_stats."""
     a = parse_attrs(raw)
     af = _u16(a[S_AF]) if S_AF in a else socket.AF_INET
     family = "ipv6" if af == socket.AF_INET6 else "ipv4"
@@ -212,6 +214,8 @@ _DEST_TABLE_ATTRS = frozenset((D_ADDR, D_PORT, D_FWD_METHOD, D_WEIGHT, D_U_THRES
 
 
 def parse_dest(raw, svc_family, with_counters=False):
+    """A real server dict (address, port, forward, weight, thresholds, tunnel options) of a netlink
+    destination attribute; with connection counters and 'stats' when with_counters."""
     a = parse_attrs(raw, wanted=None if with_counters else _DEST_TABLE_ATTRS)
     af = _u16(a[D_ADDR_FAMILY]) if D_ADDR_FAMILY in a else _family(svc_family)
     fwd = (_u32(a[D_FWD_METHOD]) if D_FWD_METHOD in a else 0) & 0x7
@@ -250,6 +254,7 @@ class IPVS(object):
                             % exc, exc.code)
 
     def close(self):
+        """Close the netlink socket."""
         self.nl.close()
 
     def __enter__(self):
@@ -266,10 +271,12 @@ class IPVS(object):
 
     # --- reading
     def services(self, with_stats=False):
+        """Every IPVS service as a parse_service dict; IPVSError if the dump fails."""
         return [parse_service(m[A_SERVICE], with_stats)
                 for m in self._request("GET_SERVICE", dump=True) if A_SERVICE in m]
 
     def dests(self, svc, with_counters=False):
+        """The real servers of the service svc as parse_dest dicts; IPVSError if the dump fails."""
         return [parse_dest(m[A_DEST], svc["family"], with_counters)
                 for m in self._request("GET_DEST", service_attrs(svc, full=False), dump=True) if A_DEST in m]
 
@@ -284,6 +291,7 @@ class IPVS(object):
         return [(svc, self.dests(svc, with_stats)) for svc in self.services(with_stats)]
 
     def timeouts(self):
+        """The connection timeouts {tcp, tcp_fin, udp} in seconds; IPVSError if the kernel does not report them."""
         for a in self._request("GET_CONFIG"):
             if A_TIMEOUT_TCP in a:
                 return {"tcp": _u32(a[A_TIMEOUT_TCP]), "tcp_fin": _u32(a[A_TIMEOUT_TCP_FIN]),
@@ -291,6 +299,7 @@ class IPVS(object):
         raise IPVSError("the kernel did not report IPVS timeouts")
 
     def daemons(self):
+        """The running sync daemons as [{state: master|backup, interface, syncid}]."""
         out = []
         for m in self._request("GET_DAEMON", dump=True):
             if A_DAEMON not in m:
@@ -304,6 +313,7 @@ class IPVS(object):
 
     # --- writing
     def apply(self, action):
+        """Carry out one planned action (see action_request); IPVSError naming the command if the kernel refuses."""
         cmd, attrs = action_request(action)
         try:
             self.nl.request(cmd, attrs)
@@ -360,16 +370,20 @@ class IPVS(object):
                 done.append(i)
 
     def flush(self):
+        """Delete every IPVS service and real server (ipvsadm -C); IPVSError on failure."""
         self._request("FLUSH")
 
     def set_timeouts(self, tcp, tcp_fin, udp):
+        """Set the tcp, tcp_fin and udp timeouts in seconds (0 leaves one as it is); IPVSError on failure."""
         # 0 leaves a timeout as it is (as ipvsadm --set 0 does).
         self._request("SET_CONFIG", nla_u32(A_TIMEOUT_TCP, tcp) + nla_u32(A_TIMEOUT_TCP_FIN, tcp_fin)
                       + nla_u32(A_TIMEOUT_UDP, udp))
 
     def start_daemon(self, state, interface, syncid):
+        """Start a sync daemon (state master or backup) on interface with syncid; IPVSError on failure."""
         self._request("NEW_DAEMON", nla(A_DAEMON, nla_u32(DM_STATE, DAEMON_STATES[state])
                                         + nla_str(DM_MCAST_IFN, interface) + nla_u32(DM_SYNC_ID, syncid)))
 
     def stop_daemon(self, state):
+        """Stop the sync daemon of state master or backup; IPVSError on failure."""
         self._request("DEL_DAEMON", nla(A_DAEMON, nla_u32(DM_STATE, DAEMON_STATES[state])))

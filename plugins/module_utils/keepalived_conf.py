@@ -74,10 +74,12 @@ class _Lines(list):
         self.append(text)
 
     def append(self, text):
+        """Append one line; ClusterModelError naming self.path if keepalived would not read it back as written."""
         _read_back(self.path, text)
         list.append(self, text)
 
     def extend(self, texts):
+        """Append each line of texts, checked as append does."""
         for text in texts:
             self.append(text)
 
@@ -419,6 +421,7 @@ def _vs_group(lines, raw, path):
 
 
 def digest_key(url, rs):
+    """host:digest_from of a url check (digest_host, else the real server's host, else its address)."""
     return "%s:%s" % (url.get("digest_host") or rs.get("host") or rs["address"], url["digest_from"])
 
 

@@ -104,16 +104,19 @@ def safe_name(name):
 
 
 def state_path(kind, name, state_dir=STATE_DIR):
+    """The path of the state file of kind and name in state_dir: KIND-NAME.json."""
     return os.path.join(state_dir, "%s-%s.json" % (kind, safe_name(name)))
 
 
 def render_state(kind, name, data):
+    """The JSON text of a state file: data with kind, name and version 1, keys sorted."""
     state = {"kind": kind, "name": name, "version": 1}
     state.update(data)
     return json.dumps(state, indent=2, sort_keys=True) + "\n"
 
 
 def read_text(path):
+    """The content of the file at path, or None if it cannot be read."""
     try:
         with open(path) as f:
             return f.read()
@@ -122,6 +125,7 @@ def read_text(path):
 
 
 def read_json(path):
+    """The parsed JSON of the file at path, or None if it is missing, unreadable or not JSON."""
     text = read_text(path)
     if text is None:
         return None
@@ -153,6 +157,7 @@ def write_atomic(path, content, mode=0o644):
 
 
 def fsync_dir(d):
+    """fsync the directory d so a rename or unlink in it is durable; errors are ignored."""
     try:
         dfd = os.open(d, os.O_RDONLY)
     except OSError:
@@ -174,6 +179,7 @@ def restore_file(path, content, mode=0o644):
 
 
 def remove(path):
+    """Delete the file at path (and fsync its directory); True if deleted, False if it could not be."""
     try:
         os.unlink(path)
         fsync_dir(os.path.dirname(path))
@@ -183,6 +189,7 @@ def remove(path):
 
 
 def other_states(exclude, state_dir=STATE_DIR):
+    """The names of the .json state files in state_dir other than the path exclude, sorted; [] if no such dir."""
     if not os.path.isdir(state_dir):
         return []
     return [f for f in sorted(os.listdir(state_dir))
@@ -199,6 +206,8 @@ def _rc_links():
 
 
 def hook_needs_install():
+    """Whether the boot hook is missing or stale: a hook file's content differs, the systemd wants link
+    is missing, or /etc/init.d exists without rc links."""
     for path, content, _mode in HOOK_FILES:
         if read_text(path) != content:
             return True

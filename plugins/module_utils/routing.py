@@ -39,6 +39,7 @@ ValidationError = fields.FieldError
 
 
 def to_text(s):
+    """s as a text (unicode) string."""
     return u"%s" % s
 
 
@@ -67,6 +68,7 @@ def parse_address(value, field):
 
 
 def family_of(ver):
+    """The socket address family of an IP version: AF_INET6 for 6, else AF_INET."""
     return AF_INET6 if ver == 6 else AF_INET
 
 
@@ -91,6 +93,8 @@ def parse_rt_tables(text, source="rt_tables"):
 
 
 def read_rt_tables(exclude=None, files=RT_TABLES_FILES, dirs=RT_TABLES_DIRS):
+    """The (id, name, path) entries of every rt_tables file and rt_tables.d/*.conf, skipping the file
+    exclude and unreadable ones."""
     entries = []
     paths = [f for f in files if os.path.isfile(f)]
     for d in dirs:
@@ -126,10 +130,12 @@ def validate_table(name, table_id, entries):
 
 
 def render_rt_tables(name, table_id):
+    """The content of the rt_tables.d file that names table_id name."""
     return "# Managed by the lvs.cluster collection (policy_route); do not edit.\n%d\t%s\n" % (table_id, name)
 
 
 def rt_tables_path(name):
+    """The rt_tables.d file this collection writes for the table name."""
     return os.path.join(RT_TABLES_D, "%s.conf" % name)
 
 
@@ -161,6 +167,8 @@ def normalize_route(spec, idx, link_exists):
 
 
 def parse_fwmark(value, field):
+    """(mark, mask or None) of a 'mark[/mask]' value (0x.. allowed); ValidationError naming field
+    if it does not parse or is out of 0..0xffffffff."""
     s = to_text(value).strip()
     mark, _sep, mask = s.partition("/")
     try:
@@ -200,6 +208,7 @@ def normalize_rule(spec, idx):
 
 
 def route_text(r):
+    """A route as `ip route` shows it: dest [via gateway] [dev dev] [metric N]."""
     s = r["dest"]
     if r.get("gateway"):
         s += " via " + r["gateway"]
@@ -211,6 +220,7 @@ def route_text(r):
 
 
 def rule_text(r):
+    """A rule as `ip rule` shows it: [priority: ]from X [to Y] [fwmark M/K] [iif I]."""
     s = "from " + (r.get("from") or "all")
     if r.get("to"):
         s += " to " + r["to"]
@@ -230,11 +240,13 @@ def _attr(msg, name):
 
 
 def link_index(ipr, name):
+    """The interface index of the link name (pyroute2 IPRoute ipr), or None if there is none."""
     found = ipr.link_lookup(ifname=name)
     return found[0] if found else None
 
 
 def link_name(ipr, index):
+    """The name of the link with the interface index (pyroute2 IPRoute ipr), or None if there is none."""
     links = ipr.get_links(index)
     return links[0].get_attr("IFLA_IFNAME") if links else None
 
@@ -262,6 +274,8 @@ def kernel_rules(ipr, table_id, family):
 
 
 def rule_matches(want, have):
+    """Whether the kernel rule have is the wanted rule want: same from, to, iif, fwmark/mask and
+    (when want sets one) priority."""
     for k in ("from", "to", "iif"):
         if want.get(k) != have.get(k):
             return False
@@ -296,6 +310,7 @@ def _rule_kwargs(rule, table_id):
 
 
 def add_rule(ipr, rule, table_id):
+    """Add the rule selecting table_id to the kernel via pyroute2 (ip rule add); NetlinkError on failure."""
     kw = _rule_kwargs(rule, table_id)
     kw.pop("action")
     ipr.rule("add", **kw)
@@ -309,6 +324,7 @@ def del_rule(ipr, have, table_id):
 
 
 def kernel_routes(ipr, table_id, family):
+    """The routes of table_id and family (4 or 6) as canonical dicts; [] when the table does not exist."""
     out = []
     try:
         msgs = ipr.get_routes(family=family_of(family), table=table_id)
@@ -335,10 +351,13 @@ def kernel_routes(ipr, table_id, family):
 
 
 def route_key(r):
+    """What identifies a route in a table: (dest, metric), metric unset counted as 0."""
     return (r["dest"], r.get("metric") or 0)
 
 
 def route_matches(want, have):
+    """Whether the kernel route have is the wanted route want: same key, and the same gateway and dev
+    where want sets them."""
     if route_key(want) != route_key(have):
         return False
     if want.get("gateway") and want["gateway"] != have.get("gateway"):
@@ -369,10 +388,12 @@ def _route_kwargs(ipr, route, table_id):
 
 
 def replace_route(ipr, route, table_id):
+    """Add or replace the route in table_id via pyroute2 (ip route replace); NetlinkError on failure."""
     ipr.route("replace", **_route_kwargs(ipr, route, table_id))
 
 
 def del_route(ipr, route, table_id):
+    """Delete the route from table_id via pyroute2 (ip route del); NetlinkError on failure."""
     kw = _route_kwargs(ipr, route, table_id)
     ipr.route("del", **kw)
 

@@ -38,10 +38,12 @@ def split_key(key):
 
 
 def proc_path(iface, param, conf_dir=CONF_DIR):
+    """The file of an interface's ARP parameter under conf_dir (/proc/sys/net/ipv4/conf/IFACE/PARAM)."""
     return os.path.join(conf_dir, iface, param)
 
 
 def unique(items):
+    """items without repeats, in first-seen order."""
     seen = []
     for i in items:
         if i not in seen:
@@ -81,6 +83,7 @@ def desired_settings(interfaces, values):
 
 
 def is_pseudo_key(key):
+    """Whether the key names a pseudo interface (all or default) rather than a device."""
     return split_key(key)[0] in PSEUDO
 
 
@@ -98,6 +101,7 @@ def render_conf(settings, header=None):
 
 
 def read_value(key, conf_dir=CONF_DIR):
+    """The stripped value of the key's /proc file, or None if it cannot be read."""
     iface, param = split_key(key)
     try:
         with open(proc_path(iface, param, conf_dir)) as f:
@@ -107,6 +111,7 @@ def read_value(key, conf_dir=CONF_DIR):
 
 
 def write_value(key, value, conf_dir=CONF_DIR):
+    """Write value to the key's /proc file; IOError/OSError if that fails."""
     iface, param = split_key(key)
     with open(proc_path(iface, param, conf_dir), "w") as f:
         f.write("%s\n" % value)

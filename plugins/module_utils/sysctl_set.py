@@ -104,6 +104,7 @@ def validate(params):
 
 
 def proc_path(comps, proc_sys=PROC_SYS):
+    """The file under proc_sys of a sysctl key given as its components (see parts)."""
     return os.path.join(proc_sys, *comps)
 
 

@@ -92,6 +92,7 @@ def mirror(main_routes, mss):
 
 
 def same_route(want, have):
+    """Whether two routes agree on dest, gateway, dev, metric, scope and advmss (unset, 0 and '' counted alike)."""
     return all((want.get(k) or None) == (have.get(k) or None)
                for k in ("dest", "gateway", "dev", "metric", "scope", "advmss"))
 
@@ -133,6 +134,7 @@ def kernel_steps(ipr, req, old):
 
 
 def route_text(r):
+    """A route as `ip route` shows it, with scope link and advmss when set (metric 0 left out)."""
     text = routing.route_text(dict(r, metric=r.get("metric") or None))  # metric 0 is the kernel's default
     if r.get("scope") == 253:
         text += " scope link"
@@ -150,6 +152,7 @@ def state_data(req):
 
 
 def show(st):
+    """The source_advmss state st as text, one line per source and rule; '' for no state."""
     if not st:
         return ""
     lines = ["table %d: the main table's routes with advmss" % st["table_id"]]

@@ -25,16 +25,19 @@ TUNNEL_MODULE = {"ipip": "ipip", "gre": "ip_gre"}
 
 
 def proc_sys_path(key):
+    """The /proc/sys file of a sysctl key, given dotted (net.ipv4.ip_forward) or with slashes."""
     if "/" in key:
         return "/proc/sys/" + key
     return "/proc/sys/" + key.replace(".", "/")
 
 
 def fam(item):
+    """The `ip` family flag of a state item: '-6' for family 6, else '-4'."""
     return "-6" if item.get("family") == 6 else "-4"
 
 
 def rule_spec(rule, table_id):
+    """The `ip rule` arguments (from, to, fwmark, iif, priority) of a state rule, selecting table_id."""
     spec = []
     if rule.get("from"):
         spec += ["from", rule["from"]]
@@ -53,6 +56,7 @@ def rule_spec(rule, table_id):
 
 
 def route_spec(route, table_id):
+    """The `ip route` arguments of a state route (default when no dest), as proto static in table_id."""
     spec = [route.get("dest") or "default"]
     if route.get("gateway"):
         spec += ["via", route["gateway"]]
@@ -150,6 +154,8 @@ def commands(state, read_main=main_routes):
 
 
 def load_states(state_dir=STATE_DIR):
+    """[(path, state)] of the state files in state_dir, in replay order (ORDER by kind, then path);
+    unreadable files are reported on stderr and skipped."""
     states = []
     for path in sorted(glob.glob(os.path.join(state_dir, "*.json"))):
         try:
@@ -163,6 +169,8 @@ def load_states(state_dir=STATE_DIR):
 
 
 def main(argv):
+    """The lvs-cluster-net command: apply (or start) runs every state file's commands, show prints them;
+    returns 0, 1 if a command failed that must not, or 2 on a usage error."""
     action = argv[1] if len(argv) > 1 else "apply"
     if action not in ("apply", "show", "start"):
         sys.stderr.write("usage: lvs-cluster-net apply|show\n")

@@ -66,6 +66,7 @@ def is_plain_gue(k):
 
 
 def describe(k):
+    """A FOU port (parse_port dict) in words: 'IPv4 gue bound to local, peer'."""
     words = ["IPv%d" % k["family"], k["type"]]
     if k.get("bound"):
         words.append("bound to " + ", ".join(k["bound"]))

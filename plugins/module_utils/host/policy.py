@@ -81,6 +81,7 @@ def kernel_steps(ipr, req, old):
 
 
 def show(st):
+    """The policy_route state st as text: its table, routes and rules; '' for no state."""
     if not st:
         return ""
     t = st["table"]

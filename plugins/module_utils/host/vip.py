@@ -106,6 +106,7 @@ def resolve_type(req, exists, old_state):
 
 
 def same_ip(a, b):
+    """Whether two addresses are the same, ignoring any /prefix length."""
     return a.split("/")[0] == b.split("/")[0]
 
 
