@@ -24,6 +24,8 @@ from lab.failover.cluster import (KEEPALIVED_PLAY, Cluster, Probe, Sampler, clus
                                   ipvs_weights, local_addresses, log, lvslab, now, probe, run, state, steady,
                                   vip_holders, wait_for, wait_steady)
 from lab.failover.faults import (FAULTS, RELOAD_WEIGHT, apply_cluster_change, apply_vrrp_change,
+                                 fault_cut, fault_kill, fault_poweroff, fault_reload, fault_rs_web,
+                                 restore_cut, restore_kill, restore_poweroff, restore_reload, restore_rs_web,
                                  hand_vips_to_master, repair, restart_keepalived, start_keepalived,
                                  stateless_mh_sloppy)
 from lab.failover.runner import run_fault
@@ -32,8 +34,10 @@ from lab.failover.survival import connection_survival, sync_daemons
 __all__ = [
     "Cluster", "FAULTS", "KEEPALIVED_PLAY", "Probe", "RELOAD_WEIGHT", "RequestLoop", "Sampler", "StreamClients",
     "analyse", "apply_cluster_change", "apply_vrrp_change", "cluster", "connection_survival",
-    "established_connections", "forensics", "from_inventory", "hand_vips_to_master", "holders",
+    "established_connections", "fault_cut", "fault_kill", "fault_poweroff", "fault_reload", "fault_rs_web",
+    "forensics", "from_inventory", "hand_vips_to_master", "holders",
     "host_processes", "install_stream_cgi", "ipvs_realservers", "ipvs_weights", "local_addresses", "lvslab",
-    "log", "now", "probe", "repair", "restart_keepalived", "run", "run_fault", "start_keepalived", "state",
+    "log", "now", "probe", "repair", "restore_cut", "restore_kill", "restore_poweroff", "restore_reload",
+    "restore_rs_web", "restart_keepalived", "run", "run_fault", "start_keepalived", "state",
     "stateless_mh_sloppy", "steady", "sync_daemons", "vip_holders", "wait_for", "wait_steady",
 ]

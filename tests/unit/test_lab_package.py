@@ -185,3 +185,27 @@ def test_molecule_scenarios_keep_no_topology_or_platforms(name):
     assert config["provisioner"]["inventory"]["links"]["hosts"] == "${LVSLAB_INVENTORY}"
     topology = (config["provisioner"].get("env") or {}).get("LVSLAB_TOPOLOGY", name)
     assert os.path.exists(os.path.join(REPO, "lab", "topologies", topology + ".yml"))
+
+
+def test_every_failover_name_the_tests_use_exists():
+    """Each `<alias>.name` that a test, scenario or benchmark reads from lab.failover is one of its names
+    (the split into cluster/clients/faults/runner/survival must keep what the callers use)."""
+    import importlib
+    import re
+    failover = importlib.import_module("lab.failover")
+    missing = []
+    for folder in ("tests", "molecule", "lab"):
+        for path, _dirs, files in os.walk(os.path.join(REPO, folder)):
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                with open(os.path.join(path, name), encoding="utf-8") as f:
+                    text = f.read()
+                alias = re.search(r"from lab import failover as (\w+)|import lab\.failover as (\w+)", text)
+                if not alias:
+                    continue
+                alias = alias.group(1) or alias.group(2)
+                missing += ["%s: %s.%s" % (os.path.relpath(os.path.join(path, name), REPO), alias, attr)
+                            for attr in sorted(set(re.findall(r"\b%s\.(\w+)" % alias, text)))
+                            if not hasattr(failover, attr)]
+    assert not missing, missing
