@@ -293,6 +293,15 @@ class LabRun:
             self.uml.wait(timeout=30)
         except subprocess.TimeoutExpired:
             pass
+        # The helpers die a moment after the main process: the run ends only when the
+        # group is gone, so nothing of this lab is left when lvslab returns.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                os.killpg(self.uml.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.05)
 
     def stop_command(self, sig=signal.SIGTERM):
         """Signal the command's process group."""
